@@ -1,6 +1,24 @@
 """asap_lab: LLM-assisted hyperparameter optimization, fast in wall-clock."""
 
+from asap_lab._optimize import optimize
+from asap_lab._run import Run
+from asap_lab.errors import AsapError, ConfigError, JournalError, SpaceError
 from asap_lab.space import Categorical, Float, Int, Space
+from asap_lab.trial import Proposal, Trial, TrialState
 
-__all__ = ["Categorical", "Float", "Int", "Space"]
+__all__ = [
+    "AsapError",
+    "Categorical",
+    "ConfigError",
+    "Float",
+    "Int",
+    "JournalError",
+    "Proposal",
+    "Run",
+    "Space",
+    "SpaceError",
+    "Trial",
+    "TrialState",
+    "optimize",
+]
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AsapError", "SpaceError", "ConfigError", "JournalError"]
+__all__ = ["AsapError", "ConfigError", "JournalError", "SpaceError"]
 
 
 class AsapError(Exception):

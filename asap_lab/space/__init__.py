@@ -3,4 +3,4 @@
 from asap_lab.space._params import Categorical, Float, Int, Param
 from asap_lab.space._space import Space
 
-__all__ = ["Float", "Int", "Categorical", "Param", "Space"]
+__all__ = ["Categorical", "Float", "Int", "Param", "Space"]

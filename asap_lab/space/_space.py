@@ -9,7 +9,14 @@ import numpy as np
 from optuna import distributions as od
 
 from asap_lab.errors import SpaceError
-from asap_lab.space._params import Categorical, Float, Int, Param, param_from_dict, param_from_optuna
+from asap_lab.space._params import (
+    Categorical,
+    Float,
+    Int,
+    Param,
+    param_from_dict,
+    param_from_optuna,
+)
 
 
 class Space(Mapping[str, Param]):

@@ -1,0 +1,110 @@
+"""``asap_lab.optimize``: the public entry point of a run."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from asap_lab._run import Run, summarize
+from asap_lab.errors import ConfigError
+from asap_lab.events import EventBus, Listener
+from asap_lab.journal import Journal
+from asap_lab.scheduler import SerialLoop
+from asap_lab.selectors import BaseSelector, RoundRobinSelector, SurrogateEISelector
+from asap_lab.space import Space
+from asap_lab.tools import BaseTool, resolve_tools
+
+_SELECTORS: dict[str, Callable[[], BaseSelector]] = {
+    "ei": SurrogateEISelector,
+    "round-robin": RoundRobinSelector,
+}
+
+
+def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeout_s: Any) -> None:
+    if not callable(objective):
+        raise ConfigError(f"objective must be callable (config dict -> float), got {type(objective).__name__}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(f"n_trials must be a positive integer, got {n_trials!r}")
+    if direction not in ("minimize", "maximize"):
+        raise ConfigError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
+    if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
+        raise ConfigError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+
+
+def _resolve_selector(selector: str | BaseSelector | None, llm: Any) -> BaseSelector:
+    if llm is not None:
+        raise ConfigError("llm=... needs the LLM selector, which this version does not ship yet")
+    if selector is None:
+        return SurrogateEISelector()
+    if isinstance(selector, BaseSelector):
+        return selector
+    if isinstance(selector, str) and selector in _SELECTORS:
+        return _SELECTORS[selector]()
+    raise ConfigError(f"unknown selector {selector!r} (use {', '.join(_SELECTORS)} or a BaseSelector)")
+
+
+def optimize(
+    objective: Callable[[dict[str, Any]], Any],
+    space: Space | dict[str, Any],
+    *,
+    n_trials: int,
+    tools: Sequence[str | BaseTool] | None = None,
+    llm: Any = None,
+    speculate: bool = False,
+    seed: int | None = None,
+    direction: str = "minimize",
+    journal: str | os.PathLike[str] | None = None,
+    selector: str | BaseSelector | None = None,
+    timeout_s: float | None = None,
+    callbacks: Sequence[Listener] | None = None,
+) -> Run:
+    """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
+
+    Each round every tool proposes a configuration (all of them told the full history), the
+    selector picks one, the objective evaluates it. ``objective(config) -> float`` or a dict with
+    ``"value"`` and extra metrics; an exception, NaN/inf or a non-number marks the trial failed
+    and the run goes on. ``n_trials`` counts trials already in ``journal``: an existing journal
+    is resumed (finished trials are not evaluated again). ``timeout_s`` stops starting new
+    trials after that many seconds of this session. ``selector`` is ``"ei"`` (shared-surrogate
+    expected improvement, the default without an LLM), ``"round-robin"`` or a BaseSelector.
+    ``callbacks`` receive :class:`asap_lab.events.Event` objects as the run progresses.
+    """
+    _check_args(objective, n_trials, direction, seed, timeout_s)
+    if speculate:
+        raise ConfigError("speculate=True needs the speculative scheduler, which this version does not ship yet")
+    sp = Space.coerce(space)
+    sel = _resolve_selector(selector, llm)
+    pool = resolve_tools(tools, sp, direction=direction, seed=seed)
+    session = uuid.uuid4().hex[:12]
+    events = EventBus(list(callbacks or []))
+    history = []
+    jr = None
+    if journal is not None:
+        jr = Journal(journal)
+        header = {"space": sp.to_dict(), "direction": direction, "tools": [t.name for t in pool],
+                  "seed": seed, "created": time.time()}
+        contents = jr.open(header)
+        history = list(contents.trials)
+        for tool in pool:
+            tool.tell_many(history)
+        jr.append({"type": "session", "session": session, "start": time.time(),
+                   "resumed_trials": len(history)})
+    loop = SerialLoop(objective, sp, pool, sel, direction=direction, n_trials=n_trials,
+                      history=history, journal=jr, timeout_s=timeout_s, seed=seed,
+                      events=events, session=session)
+    events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
+    try:
+        timing = loop.run()
+    finally:
+        if jr is not None:
+            jr.close()
+    stats = summarize(history, session, timing["wall_s"], timing["final_tell_s"])
+    stats["tool_errors"] = list(loop.tool_errors)
+    run = Run(sp, direction, history, stats, jr.path if jr else None)
+    events.emit("run_end", run=run)
+    return run

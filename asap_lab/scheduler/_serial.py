@@ -1,0 +1,164 @@
+"""The serial loop: per round ask every tool, select, evaluate, record, tell every tool."""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from asap_lab._objective import Objective, evaluate
+from asap_lab.errors import SpaceError
+from asap_lab.events import EventBus
+from asap_lab.journal import Journal
+from asap_lab.selectors import BaseSelector, RoundRobinSelector, Selection, SelectionContext
+from asap_lab.space import Space
+from asap_lab.tools import BaseTool
+from asap_lab.trial import Proposal, Trial, TrialState
+
+
+class SerialLoop:
+    """Runs rounds one after the other; every delay sits on the critical path."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        space: Space,
+        tools: Sequence[BaseTool],
+        selector: BaseSelector,
+        *,
+        direction: str,
+        n_trials: int,
+        history: list[Trial],
+        journal: Journal | None = None,
+        timeout_s: float | None = None,
+        seed: int | None = None,
+        events: EventBus | None = None,
+        session: str = "",
+    ) -> None:
+        self.objective = objective
+        self.space = space
+        self.tools = list(tools)
+        self.selector = selector
+        self.direction = direction
+        self.n_trials = n_trials
+        self.history = history
+        self.journal = journal
+        self.timeout_s = timeout_s
+        self.seed = seed
+        self.events = events or EventBus()
+        self.session = session
+        self.stop_event = threading.Event()
+        self.tool_errors: list[str] = []
+        self._rng = np.random.default_rng(seed)
+        self._pending_tell_s = 0.0
+
+    # Round parts -----------------------------------------------------------------------------
+    def propose(self) -> list[Proposal]:
+        """Ask every tool once (each timed); a failing or out-of-space proposal is kept as an error."""
+        out = []
+        for tool in self.tools:
+            t0 = time.perf_counter()
+            try:
+                params = self.space.validate(tool.ask())
+                err = None
+            except SpaceError as e:
+                params, err = {}, f"proposal outside the space: {e}"
+            except Exception as e:
+                params, err = {}, f"{type(e).__name__}: {e}"
+            out.append(Proposal(tool.name, params, time.perf_counter() - t0, err))
+        return out
+
+    def decide(self, proposals: list[Proposal], number: int) -> tuple[Proposal, Selection, float]:
+        """Run the selector on the valid proposals; fall back to round-robin if it misbehaves."""
+        valid = [p for p in proposals if p.error is None]
+        t0 = time.perf_counter()
+        if not valid:
+            params = self.space.sample(self._rng)
+            p = Proposal("random-fallback", params)
+            sel = Selection(p.tool, "every tool failed to propose; sampled uniformly", "fallback")
+            return p, sel, time.perf_counter() - t0
+        ctx = SelectionContext(self.space, self.direction, self.history, number, self.n_trials,
+                               seed=0 if self.seed is None else self.seed)
+        try:
+            sel = self.selector.select(valid, ctx)
+            if sel.pick not in {p.tool for p in valid}:
+                raise ValueError(f"picked {sel.pick!r}, not one of this round's tools")
+        except Exception as e:
+            rr = RoundRobinSelector().select(valid, ctx)
+            sel = Selection(rr.pick, f"selector failed ({type(e).__name__}: {e}); {rr.rationale}",
+                            "fallback", meta={"fallback_reason": f"{type(e).__name__}: {e}"})
+        chosen = next(p for p in valid if p.tool == sel.pick)
+        return chosen, sel, time.perf_counter() - t0
+
+    def tell_all(self, trial: Trial) -> float:
+        """Tell every tool the finished trial; returns the time it took."""
+        t0 = time.perf_counter()
+        for tool in self.tools:
+            try:
+                tool.tell(trial)
+            except Exception as e:
+                msg = f"{tool.name}.tell failed on trial {trial.number}: {type(e).__name__}: {e}"
+                self.tool_errors.append(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        return time.perf_counter() - t0
+
+    def record(self, trial: Trial) -> None:
+        """Journal (fsync) the trial, then tell the tools and observers."""
+        self.history.append(trial)
+        if self.journal is not None:
+            self.journal.append_trial(trial)
+        self._pending_tell_s = self.tell_all(trial)
+        self.events.emit("trial", trial=trial)
+
+    # Main loop -----------------------------------------------------------------------------
+    def _should_stop(self, t_start: float) -> bool:
+        if self.stop_event.is_set() or len(self.history) >= self.n_trials:
+            return True
+        return self.timeout_s is not None and time.perf_counter() - t_start >= self.timeout_s
+
+    def run(self) -> dict[str, Any]:
+        """Run until ``n_trials`` trials exist (counting resumed ones); returns session timings."""
+        t_start = time.perf_counter()
+        last_end = t_start
+        while not self._should_stop(t_start):
+            number = len(self.history)
+            proposals = self.propose()
+            ask_s = sum(p.ask_s for p in proposals)
+            self.events.emit("proposals", number=number, proposals=proposals)
+            chosen, sel, select_s = self.decide(proposals, number)
+            self.events.emit("selection", number=number, selection=sel, proposal=chosen)
+            start_wall, t0 = time.time(), time.perf_counter()
+            exposed = t0 - last_end
+            outcome = evaluate(self.objective, chosen.params)
+            t1 = time.perf_counter()
+            last_end = t1
+            trial = Trial(
+                number=number,
+                params=chosen.params,
+                value=outcome.value,
+                state=TrialState.COMPLETE if outcome.ok else TrialState.FAILED,
+                tool=chosen.tool,
+                picked_by=sel.picked_by,
+                rationale=sel.rationale,
+                start=start_wall,
+                end=start_wall + (t1 - t0),
+                error=outcome.error,
+                metrics=outcome.metrics,
+                proposals=tuple(proposals),
+                timings={
+                    "ask_s": ask_s,
+                    "tell_s": self._pending_tell_s,
+                    "select_s": select_s,
+                    "llm_s": float(sel.meta.get("llm_s", 0.0)),
+                    "eval_s": t1 - t0,
+                    "exposed_s": exposed,
+                },
+                session=self.session,
+            )
+            self.record(trial)
+        # the last tell happens after the last evaluation: count it as exposed tool time
+        return {"wall_s": time.perf_counter() - t_start, "final_tell_s": self._pending_tell_s}

@@ -1,0 +1,54 @@
+"""The selector interface: pick one of the round's proposals and say why."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from asap_lab.space import Space
+from asap_lab.surrogate import SharedSurrogate
+from asap_lab.trial import Proposal, Trial
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A decision: the picked tool, who made it, why, and any evidence or accounting."""
+
+    pick: str
+    rationale: str
+    picked_by: str
+    scores: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SelectionContext:
+    """What a selector may know about the round beyond proposals and history."""
+
+    space: Space
+    direction: str
+    history: Sequence[Trial]
+    round: int
+    n_trials: int
+    seed: int = 0
+
+    @cached_property
+    def surrogate(self) -> SharedSurrogate:
+        """The shared surrogate fitted on the history (fitted once per round, on first use)."""
+        return SharedSurrogate(self.space, self.direction, seed=self.seed).fit(self.history)
+
+
+class BaseSelector(abc.ABC):
+    """Chooses one proposal per round. ``select`` must return the name of a given proposal."""
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def select(self, proposals: Sequence[Proposal], context: SelectionContext) -> Selection:
+        """Pick one of ``proposals`` (all valid, non-empty)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

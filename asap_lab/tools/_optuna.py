@@ -1,0 +1,107 @@
+"""Optuna samplers as tools: TPE, QMC (Sobol), random search and Optuna's GP (needs torch).
+
+Each tool owns an in-memory study that holds exactly the run's finished trials (added with
+``Study.add_trial``). A proposal is drawn with ``Study.ask`` and the probe trial is closed as
+FAIL straight away, which Optuna's samplers ignore; real failures are added as FAIL as well.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState as OptunaState
+from optuna.trial import create_trial
+
+from asap_lab.tools._base import BaseTool
+from asap_lab.trial import Trial
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class OptunaTool(BaseTool):
+    """Base for tools wrapping an Optuna sampler."""
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        raise NotImplementedError
+
+    def _setup(self) -> None:
+        self._dists = self.space_.to_optuna()
+        self._study = optuna.create_study(direction="minimize", sampler=self._make_sampler(self.seed_))
+
+    def ask(self) -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = self._study.ask(self._dists)
+            params = dict(probe.params)
+            self._study.tell(probe, state=OptunaState.FAIL)
+        return params
+
+    def tell(self, trial: Trial) -> None:
+        loss = self.loss(trial)
+        frozen = create_trial(
+            params=dict(trial.params),
+            distributions=self._dists,
+            value=loss,
+            state=OptunaState.COMPLETE if loss is not None else OptunaState.FAIL,
+            user_attrs={"asap_number": trial.number, "asap_tool": trial.tool},
+        )
+        self._study.add_trial(frozen)
+        self.n_told_ += 1
+
+
+class TPETool(OptunaTool):
+    """Optuna's multivariate Tree-structured Parzen Estimator."""
+
+    name = "tpe"
+    bias = "density ratio of good vs bad trials (multivariate TPE); exploits modes, handles categoricals"
+
+    def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
+        super().__init__(name=name, seed=seed)
+        self.n_startup_trials = n_startup_trials
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                multivariate=True, n_startup_trials=self.n_startup_trials, seed=seed
+            )
+
+
+class QMCTool(OptunaTool):
+    """Optuna's quasi-Monte-Carlo sampler (scrambled Sobol): space filling, ignores results."""
+
+    name = "qmc"
+    bias = "scrambled Sobol sequence: even space-filling exploration, ignores results"
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
+
+
+class RandomTool(OptunaTool):
+    """Optuna's random sampler: the reference tool, uniform (log-uniform) sampling."""
+
+    name = "random"
+    bias = "uniform random sampling: unbiased exploration, ignores results"
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.RandomSampler(seed=seed)
+
+
+class OptunaGPTool(OptunaTool):
+    """Optuna's Gaussian-process sampler (log EI); needs torch."""
+
+    name = "gp"
+    bias = "Gaussian process with Matern kernel and log-EI (Optuna): smooth global model, sample-efficient"
+
+    def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
+        super().__init__(name=name, seed=seed)
+        self.n_startup_trials = n_startup_trials
+
+    def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
