@@ -42,7 +42,8 @@ def interpret(result: Any) -> Outcome:
     raw = result
     if isinstance(result, Mapping):
         if "value" not in result:
-            return Outcome(None, error=f"objective returned a dict without 'value' (keys: {sorted(map(str, result))})")
+            keys = sorted(map(str, result))
+            return Outcome(None, error=f"objective returned a dict without 'value' (keys: {keys})")
         metrics = {str(k): v for k, v in result.items() if k != "value"}
         raw = result["value"]
     value = _as_float(raw)

@@ -25,7 +25,8 @@ _SELECTORS: dict[str, Callable[[], BaseSelector]] = {
 
 def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeout_s: Any) -> None:
     if not callable(objective):
-        raise ConfigError(f"objective must be callable (config dict -> float), got {type(objective).__name__}")
+        kind = type(objective).__name__
+        raise ConfigError(f"objective must be callable (config dict -> float), got {kind}")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError(f"n_trials must be a positive integer, got {n_trials!r}")
     if direction not in ("minimize", "maximize"):
@@ -76,7 +77,7 @@ def optimize(
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
     if speculate:
-        raise ConfigError("speculate=True needs the speculative scheduler, which this version does not ship yet")
+        raise ConfigError("speculate=True needs the speculative scheduler, not in this version yet")
     sp = Space.coerce(space)
     sel = _resolve_selector(selector, llm)
     pool = resolve_tools(tools, sp, direction=direction, seed=seed)

@@ -24,7 +24,7 @@ class Proposal:
     tool: str
     params: dict[str, Any]
     ask_s: float = 0.0
-    error: str | None = None  # set when the tool failed to propose (params then empty)
+    error: str | None = None  # why it was not offered to the selector (failure, duplicate, ...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -114,7 +114,9 @@ class Journal:
         self.path = Path(path)
         self._fh: Any = None
 
-    def open(self, header: dict[str, Any], *, match: tuple[str, ...] = ("space", "direction")) -> JournalContents:
+    def open(
+        self, header: dict[str, Any], *, match: tuple[str, ...] = ("space", "direction")
+    ) -> JournalContents:
         """Lock and open the file; write ``header`` if new, else check it and cut a torn tail."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "ab+")  # noqa: SIM115 - kept open for the run
@@ -154,7 +156,7 @@ class Journal:
         if old.get("version") != FORMAT_VERSION:
             raise JournalError(f"journal {self.path}: format version {old.get('version')} is not supported")
         for key in match:
-            if _clean(json.loads(dumps({"v": old.get(key)}))) != _clean(json.loads(dumps({"v": new.get(key)}))):
+            if json.loads(dumps({"v": old.get(key)})) != json.loads(dumps({"v": new.get(key)})):
                 raise JournalError(
                     f"journal {self.path} was written for a different {key}; "
                     "use a new journal path or the same settings"

@@ -20,6 +20,11 @@ from asap_lab.tools import BaseTool
 from asap_lab.trial import Proposal, Trial, TrialState
 
 
+def config_key(params: dict[str, Any]) -> str:
+    """A hashable identity of a configuration (type-aware: True is not 1)."""
+    return repr(sorted((k, type(v).__name__, v) for k, v in params.items()))
+
+
 class SerialLoop:
     """Runs rounds one after the other; every delay sits on the critical path."""
 
@@ -55,10 +60,15 @@ class SerialLoop:
         self.tool_errors: list[str] = []
         self._rng = np.random.default_rng(seed)
         self._pending_tell_s = 0.0
+        self._evaluated = {config_key(t.params): t.number for t in history}
 
     # Round parts -----------------------------------------------------------------------------
     def propose(self) -> list[Proposal]:
-        """Ask every tool once (each timed); a failing or out-of-space proposal is kept as an error."""
+        """Ask every tool once (each timed).
+
+        A failing or out-of-space proposal, or one that repeats an evaluated configuration, is
+        kept with its ``error`` set and is not offered to the selector.
+        """
         out = []
         for tool in self.tools:
             t0 = time.perf_counter()
@@ -69,6 +79,8 @@ class SerialLoop:
                 params, err = {}, f"proposal outside the space: {e}"
             except Exception as e:
                 params, err = {}, f"{type(e).__name__}: {e}"
+            if err is None and config_key(params) in self._evaluated:
+                err = f"duplicate of trial {self._evaluated[config_key(params)]}"
             out.append(Proposal(tool.name, params, time.perf_counter() - t0, err))
         return out
 
@@ -79,7 +91,8 @@ class SerialLoop:
         if not valid:
             params = self.space.sample(self._rng)
             p = Proposal("random-fallback", params)
-            sel = Selection(p.tool, "every tool failed to propose; sampled uniformly", "fallback")
+            sel = Selection(p.tool, "no usable proposal this round (failed or duplicates); sampled "
+                            "uniformly", "fallback")
             return p, sel, time.perf_counter() - t0
         ctx = SelectionContext(self.space, self.direction, self.history, number, self.n_trials,
                                seed=0 if self.seed is None else self.seed)
@@ -109,6 +122,7 @@ class SerialLoop:
     def record(self, trial: Trial) -> None:
         """Journal (fsync) the trial, then tell the tools and observers."""
         self.history.append(trial)
+        self._evaluated.setdefault(config_key(trial.params), trial.number)
         if self.journal is not None:
             self.journal.append_trial(trial)
         self._pending_tell_s = self.tell_all(trial)

@@ -26,16 +26,24 @@ class OptunaTool(BaseTool):
     def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         raise NotImplementedError
 
+    #: Draws per ask while the sampler repeats an evaluated configuration (QMC after a resume
+    #: restarts its sequence; TPE can repeat small discrete spaces).
+    max_redraws = 8
+
     def _setup(self) -> None:
         self._dists = self.space_.to_optuna()
         self._study = optuna.create_study(direction="minimize", sampler=self._make_sampler(self.seed_))
+        self._seen: set[str] = set()
 
     def ask(self) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            probe = self._study.ask(self._dists)
-            params = dict(probe.params)
-            self._study.tell(probe, state=OptunaState.FAIL)
+            for _ in range(self.max_redraws):
+                probe = self._study.ask(self._dists)
+                params = dict(probe.params)
+                self._study.tell(probe, state=OptunaState.FAIL)
+                if _key(params) not in self._seen:
+                    break
         return params
 
     def tell(self, trial: Trial) -> None:
@@ -48,7 +56,12 @@ class OptunaTool(BaseTool):
             user_attrs={"asap_number": trial.number, "asap_tool": trial.tool},
         )
         self._study.add_trial(frozen)
+        self._seen.add(_key(trial.params))
         self.n_told_ += 1
+
+
+def _key(params: dict[str, Any]) -> str:
+    return repr(sorted(params.items()))
 
 
 class TPETool(OptunaTool):

@@ -1,0 +1,1 @@
+"""Conformance suites that every pluggable part (tool, LLM backend) must pass."""
