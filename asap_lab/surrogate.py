@@ -1,7 +1,9 @@
 """A shared surrogate over the run's whole history: evidence for selectors and predictions.
 
 One scikit-learn Gaussian process (Matern 5/2 + white noise, normalised targets) on the
-features of :meth:`Space.to_features`, fitted to the *losses* of every successful trial. It
+features of :meth:`Space.to_features`, fitted to the *losses* of the successful trials (at most
+``max_points``: the best quarter and the most recent rest). The kernel fit is warm-started from
+the previous round and bounded in iterations, so refitting every round stays cheap. It
 gives, for any configuration, a predicted mean and standard deviation, the expected improvement
 over the best loss, and the distance to the nearest evaluated point. The transparent selector
 ranks proposals by it, the LLM prompt shows it, and speculation predicts outcomes with it.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -40,12 +43,23 @@ class Evidence:
 class SharedSurrogate:
     """GP surrogate on the full history; ``fit`` then ``evidence`` / ``predict``."""
 
-    def __init__(self, space: Space, direction: str = "minimize", *, max_points: int = 400,
-                 seed: int = 0) -> None:
+    def __init__(self, space: Space, direction: str = "minimize", *, max_points: int = 150,
+                 max_iter: int = 60, seed: int = 0) -> None:
         self.space = space
         self.direction = direction
         self.max_points = max_points
+        self.max_iter = max_iter
         self.seed = seed
+        self._theta: np.ndarray | None = None  # last fitted kernel hyperparameters (warm start)
+        self._n_at_opt = 0  # number of points at the last hyperparameter optimisation
+
+    def _optimizer(self, obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple:
+        """L-BFGS-B on the marginal likelihood, bounded in iterations, warm-started."""
+        if self._theta is not None and self._theta.shape == initial_theta.shape:
+            initial_theta = np.clip(self._theta, bounds[:, 0], bounds[:, 1])
+        res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                       options={"maxiter": self.max_iter})
+        return res.x, res.fun
 
     def fit(self, history: Sequence[Trial]) -> SharedSurrogate:
         """Fit to the successful trials of ``history`` (keeps the best and most recent points)."""
@@ -70,12 +84,20 @@ class SharedSurrogate:
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
             length_scale=np.full(X.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
         ) + WhiteKernel(1e-3, (1e-8, 1e0))
-        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=1,
-                                      random_state=self.seed)
+        # re-optimise the kernel only once the data grew by 10% (at least 3 points); in between
+        # reuse the last hyperparameters (a Cholesky solve, milliseconds)
+        reopt = self._theta is None or len(y) - self._n_at_opt >= max(3, 0.1 * self._n_at_opt)
+        if not reopt and self._theta is not None and self._theta.shape == kernel.theta.shape:
+            kernel.theta = self._theta
+        else:
+            reopt, self._n_at_opt = True, len(y)
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=self.seed,
+                                      optimizer=self._optimizer if reopt else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             gp.fit(X, y)
+        self._theta = gp.kernel_.theta.copy()
         self.gp_ = gp
         return self
 

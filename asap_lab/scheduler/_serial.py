@@ -16,6 +16,7 @@ from asap_lab.events import EventBus
 from asap_lab.journal import Journal
 from asap_lab.selectors import BaseSelector, RoundRobinSelector, Selection, SelectionContext
 from asap_lab.space import Space
+from asap_lab.surrogate import SharedSurrogate
 from asap_lab.tools import BaseTool
 from asap_lab.trial import Proposal, Trial, TrialState
 
@@ -60,6 +61,7 @@ class SerialLoop:
         self.tool_errors: list[str] = []
         self._rng = np.random.default_rng(seed)
         self._pending_tell_s = 0.0
+        self.surrogate = SharedSurrogate(space, direction, seed=0 if seed is None else seed)
         self._evaluated = {config_key(t.params): t.number for t in history}
 
     # Round parts -----------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class SerialLoop:
                             "uniformly", "fallback")
             return p, sel, time.perf_counter() - t0
         ctx = SelectionContext(self.space, self.direction, self.history, number, self.n_trials,
-                               seed=0 if self.seed is None else self.seed)
+                               seed=0 if self.seed is None else self.seed, model=self.surrogate)
         try:
             sel = self.selector.select(valid, ctx)
             if sel.pick not in {p.tool for p in valid}:

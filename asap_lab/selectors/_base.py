@@ -34,11 +34,13 @@ class SelectionContext:
     round: int
     n_trials: int
     seed: int = 0
+    model: SharedSurrogate | None = None  # a persistent surrogate to refit (warm start)
 
     @cached_property
     def surrogate(self) -> SharedSurrogate:
         """The shared surrogate fitted on the history (fitted once per round, on first use)."""
-        return SharedSurrogate(self.space, self.direction, seed=self.seed).fit(self.history)
+        model = self.model or SharedSurrogate(self.space, self.direction, seed=self.seed)
+        return model.fit(self.history)
 
 
 class BaseSelector(abc.ABC):

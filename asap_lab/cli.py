@@ -1,0 +1,146 @@
+"""The ``asap`` command: ``asap demo`` runs a real task end to end; ``asap tasks`` / ``asap tools`` list."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from asap_lab._optimize import optimize
+from asap_lab.errors import AsapError
+from asap_lab.events import Event
+
+DEMO_TASK = "svc-classification"
+
+
+class Progress:
+    """Prints one line per finished trial (an event listener)."""
+
+    def __init__(self, n_trials: int, direction: str, stream: Any = None) -> None:
+        self.n_trials = n_trials
+        self.direction = direction
+        self.stream = stream or sys.stdout
+        self.best: float | None = None
+
+    def __call__(self, ev: Event) -> None:
+        if ev.kind == "run_start" and ev.data["resumed"]:
+            print(f"resuming: {ev.data['resumed']} trials already in the journal", file=self.stream)
+        if ev.kind != "trial":
+            return
+        t = ev.data["trial"]
+        if t.ok and (self.best is None or (t.value < self.best if self.direction == "minimize"
+                                           else t.value > self.best)):
+            self.best = t.value
+        value = f"{t.value:10.5g}" if t.ok else f"{'failed':>10}"
+        best = f"{self.best:10.5g}" if self.best is not None else f"{'-':>10}"
+        tm = t.timings
+        decide = tm.get("ask_s", 0) + tm.get("tell_s", 0) + tm.get("select_s", 0)
+        width = len(str(self.n_trials))
+        print(f"[{t.number + 1:>{width}}/{self.n_trials}] {t.tool:<10} value {value}  best {best}  "
+              f"eval {tm.get('eval_s', 0):5.2f}s  decide {decide:5.2f}s", file=self.stream, flush=True)
+        if not t.ok:
+            print(f"    {t.error}", file=self.stream)
+
+
+def _summary(run: Any, task: Any) -> str:
+    s = run.stats
+    lines = [
+        "",
+        f"task        {task.name}: {task.description}",
+        f"trials      {s['n_trials']} ({s['n_failed']} failed, {s['n_resumed']} resumed)",
+        f"best value  {run.best_value:.6g}" if run.best_value is not None else "best value  none",
+        f"best params {run.best_params}",
+    ]
+    if task.optimum is not None and run.best_value is not None:
+        lines.append(f"regret      {task.regret(run.best_value):.6g} (optimum {task.optimum:.6g})")
+    lines += [
+        "",
+        "wall-clock decomposition (this session)",
+        f"  wall      {s['wall_s']:8.2f} s",
+        f"  eval      {s['eval_s']:8.2f} s  ({100 * s['eval_s'] / max(s['wall_s'], 1e-9):.0f}% of wall)",
+        f"  tools     {s['tools_s']:8.2f} s  (ask + tell)",
+        f"  select    {s['select_s']:8.2f} s  (of which LLM {s['llm_s']:.2f} s)",
+        f"  exposed   {s['exposed_s']:8.2f} s  (between one evaluation and the next)",
+        f"  R = wall / eval = {s['overhead_ratio']:.3f}",
+        f"picks       {s['picks']}",
+    ]
+    return "\n".join(lines)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from asap_lab.tasks import get_task
+
+    task = get_task(args.task)
+    tools = [t.strip() for t in args.tools.split(",")] if args.tools else None
+    print(f"asap demo: {task.name} ({task.description}), {args.trials} trials", flush=True)
+    t0 = time.perf_counter()
+    run = optimize(task, task.space, n_trials=args.trials, tools=tools, seed=args.seed,
+                   direction=task.direction, journal=args.journal, selector=args.selector,
+                   callbacks=[] if args.quiet else [Progress(args.trials, task.direction)])
+    print(_summary(run, task))
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _tasks(_: argparse.Namespace) -> int:
+    from asap_lab.tasks import get_task, list_tasks
+
+    for name in list_tasks():
+        t = get_task(name)
+        opt = f" (optimum {t.optimum:.6g})" if t.optimum is not None else ""
+        print(f"{name:<20} {t.direction:<8} {len(t.space)} params  {t.description}{opt}")
+    return 0
+
+
+def _tools(_: argparse.Namespace) -> int:
+    from asap_lab.tools import available_tools, default_tools, make_tool
+
+    default = set(default_tools())
+    for name in available_tools():
+        mark = "*" if name in default else " "
+        print(f"{mark} {name:<10} {make_tool(name).bias}")
+    print("* = in the default pool")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="asap",
+        description="LLM-assisted hyperparameter optimization over a pool of optimizers, "
+        "fast in wall-clock.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    d = sub.add_parser("demo", help="run a real task end to end and print the time decomposition")
+    d.add_argument("--task", default=DEMO_TASK, help=f"task name, see 'asap tasks' (default {DEMO_TASK})")
+    d.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
+    d.add_argument("--tools", default=None, help="comma-separated tool names (default: the pool)")
+    d.add_argument("--selector", default=None, help="ei or round-robin (default ei)")
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--journal", default=None, help="JSON-lines journal to write / resume from")
+    d.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
+    d.set_defaults(func=_demo)
+    sub.add_parser("tasks", help="list the built-in tasks").set_defaults(func=_tasks)
+    sub.add_parser("tools", help="list the optimizer tools").set_defaults(func=_tools)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except AsapError as e:
+        print(f"asap: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("asap: interrupted; finished trials are in the journal (if one was given)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
