@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -30,7 +31,7 @@ def test_result_api_and_stats() -> None:
     assert run.stats["wall_s"] >= run.stats["eval_s"]
     assert run.stats["llm_s"] == 0.0  # no LLM in this run
     curve = run.best_curve()
-    assert curve[-1] == run.best_value and all(a >= b for a, b in zip(curve, curve[1:], strict=False))
+    assert curve[-1] == run.best_value and all(a >= b for a, b in itertools.pairwise(curve))
 
 
 def test_seed_makes_runs_reproducible() -> None:

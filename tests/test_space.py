@@ -38,7 +38,9 @@ def test_bad_spaces_raise_one_clear_error(make, msg) -> None:
     assert "\n" not in str(ei.value)
 
 
-SPACE = Space({"lr": Float(1e-4, 1e-1, log=True), "n": Int(2, 20, step=2), "c": Categorical(["a", 1, True, None])})
+SPACE = Space(
+    {"lr": Float(1e-4, 1e-1, log=True), "n": Int(2, 20, step=2), "c": Categorical(["a", 1, True, None])}
+)
 
 
 @pytest.mark.parametrize(

@@ -163,9 +163,9 @@ class Int(Param):
         u = min(max(float(u), 0.0), 1.0)
         if self.log:
             lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            v = int(round(math.exp(lo + u * (hi - lo))))
+            v = round(math.exp(lo + u * (hi - lo)))
             return min(max(v, self.low), self.high)
-        k = int(math.floor(u * self.n_values))
+        k = math.floor(u * self.n_values)
         return self.low + min(k, self.n_values - 1) * self.step
 
     def to_optuna(self) -> od.IntDistribution:
@@ -227,7 +227,7 @@ class Categorical(Param):
         return (self.index(value) + 0.5) / len(self.choices)
 
     def from_unit(self, u: float) -> ChoiceType:
-        k = int(math.floor(min(max(float(u), 0.0), 1.0) * len(self.choices)))
+        k = math.floor(min(max(float(u), 0.0), 1.0) * len(self.choices))
         return self.choices[min(k, len(self.choices) - 1)]
 
     def to_optuna(self) -> od.CategoricalDistribution:
