@@ -13,13 +13,14 @@ from asap_lab.errors import ConfigError
 from asap_lab.events import EventBus, Listener
 from asap_lab.journal import Journal
 from asap_lab.scheduler import SerialLoop
-from asap_lab.selectors import BaseSelector, RoundRobinSelector, SurrogateEISelector
+from asap_lab.selectors import BaseSelector, LLMSelector, RoundRobinSelector, RunInfo, SurrogateEISelector
 from asap_lab.space import Space
 from asap_lab.tools import BaseTool, resolve_tools
 
 _SELECTORS: dict[str, Callable[[], BaseSelector]] = {
     "ei": SurrogateEISelector,
     "round-robin": RoundRobinSelector,
+    "llm": LLMSelector,
 }
 
 
@@ -37,9 +38,25 @@ def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeou
         raise ConfigError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
 
 
+def _describe(objective: Any) -> str:
+    desc = getattr(objective, "description", None)
+    if isinstance(desc, str) and desc.strip():
+        return desc.strip()
+    doc = (getattr(objective, "__doc__", None) or "").strip()
+    if doc and not isinstance(objective, type(len)) and doc != (type(objective).__doc__ or "").strip():
+        return doc.splitlines()[0]
+    return "an objective function of the configuration"
+
+
 def _resolve_selector(selector: str | BaseSelector | None, llm: Any) -> BaseSelector:
     if llm is not None:
-        raise ConfigError("llm=... needs the LLM selector, which this version does not ship yet")
+        if selector is not None:
+            raise ConfigError("give llm=... or selector=..., not both (llm=... uses the LLM selector)")
+        from asap_lab.llm import BaseLLM, make_llm
+
+        if not isinstance(llm, BaseLLM):
+            make_llm(llm)  # validates the spec now (cheap: nothing loads before the first call)
+        return LLMSelector(llm)
     if selector is None:
         return SurrogateEISelector()
     if isinstance(selector, BaseSelector):
@@ -63,6 +80,7 @@ def optimize(
     selector: str | BaseSelector | None = None,
     timeout_s: float | None = None,
     callbacks: Sequence[Listener] | None = None,
+    description: str | None = None,
 ) -> Run:
     """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
 
@@ -71,9 +89,13 @@ def optimize(
     ``"value"`` and extra metrics; an exception, NaN/inf or a non-number marks the trial failed
     and the run goes on. ``n_trials`` counts trials already in ``journal``: an existing journal
     is resumed (finished trials are not evaluated again). ``timeout_s`` stops starting new
-    trials after that many seconds of this session. ``selector`` is ``"ei"`` (shared-surrogate
-    expected improvement, the default without an LLM), ``"round-robin"`` or a BaseSelector.
+    trials after that many seconds of this session. ``llm`` picks with an LLM: ``"embedded"``
+    (SmolLM2-135M in process), ``"vllm:<model>"``, ``"openai:<base_url>#<model>"`` or a
+    :class:`~asap_lab.llm.BaseLLM`; without it ``selector`` decides: ``"ei"`` (shared-surrogate
+    expected improvement, the default), ``"round-robin"``, ``"llm"`` or a BaseSelector.
     ``callbacks`` receive :class:`asap_lab.events.Event` objects as the run progresses.
+    ``description`` tells the LLM what is being optimised (default: the objective's
+    ``description`` attribute or the first line of its docstring).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
     if speculate:
@@ -100,8 +122,11 @@ def optimize(
                       events=events, session=session)
     events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
     try:
+        sel.bind(RunInfo(sp, direction, tuple((t.name, t.description or t.bias) for t in pool),
+                         n_trials, description or _describe(objective)))
         timing = loop.run()
     finally:
+        sel.close()
         if jr is not None:
             jr.close()
     stats = summarize(history, session, timing["wall_s"], timing["final_tell_s"])

@@ -79,8 +79,26 @@ def summarize(trials: list[Trial], session: str, wall_s: float, final_tell_s: fl
         "n_failed": sum(not t.ok for t in trials),
         "overhead_ratio": wall_s / eval_s if eval_s > 0 else float("inf"),
     }
+    stats.update(_llm_stats(mine))
     picks: dict[str, int] = {}
     for t in trials:
         picks[t.tool] = picks.get(t.tool, 0) + 1
     stats["picks"] = picks
     return stats
+
+
+def _llm_stats(trials: list[Trial]) -> dict[str, Any]:
+    """KV-cache accounting read from the engine: hit rate over LLM calls after the first."""
+    calls = [t.decision for t in trials if "prompt_tokens" in t.decision]
+    later = calls[1:]
+    prompt = sum(int(d["prompt_tokens"]) for d in later)
+    cached = sum(int(d["cached_tokens"]) for d in later)
+    return {
+        "llm_calls": len(calls),
+        "llm_fallbacks": sum(t.picked_by == "fallback" for t in trials),
+        "kv_prompt_tokens": prompt,
+        "kv_cached_tokens": cached,
+        "kv_hit_rate": cached / prompt if prompt else None,
+        "prompt_compactions": max((int(t.decision.get("compactions", 0)) for t in trials), default=0),
+        "llm_backend": next((d["backend"] for d in calls), None),
+    }

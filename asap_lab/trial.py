@@ -40,7 +40,9 @@ class Trial:
 
     ``tool`` is the tool whose proposal was evaluated (``"human"`` for a typed configuration);
     ``picked_by`` names the decision maker (``"selector:<name>"``, ``"llm"``, ``"fallback"``,
-    ``"human"``). ``start``/``end`` are Unix times of the evaluation.
+    ``"human"``). ``start``/``end`` are Unix times of the evaluation. ``decision`` holds the
+    selector's accounting: for the LLM, backend, prompt/cached/completion tokens, latency and, on a
+    fallback, the reason.
     """
 
     number: int
@@ -57,6 +59,7 @@ class Trial:
     proposals: tuple[Proposal, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     session: str = ""
+    decision: dict[str, Any] = field(default_factory=dict)  # selector accounting (LLM tokens, fallback)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +92,7 @@ class Trial:
             proposals=tuple(Proposal.from_dict(p) for p in d.get("proposals", [])),
             timings={k: float(v) for k, v in d.get("timings", {}).items()},
             session=d.get("session", ""),
+            decision=dict(d.get("decision", {})),
         )
 
 

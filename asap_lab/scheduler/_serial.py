@@ -174,6 +174,7 @@ class SerialLoop:
                     "exposed_s": exposed,
                 },
                 session=self.session,
+                decision=dict(sel.meta),
             )
             self.record(trial)
         # the last tell happens after the last evaluation: count it as exposed tool time

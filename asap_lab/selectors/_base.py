@@ -24,6 +24,17 @@ class Selection:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a selector learns once per run: the problem and the pool."""
+
+    space: Space
+    direction: str
+    tools: tuple[tuple[str, str], ...]  # (name, description) of each tool in pool order
+    n_trials: int
+    description: str = "an objective function of the configuration"
+
+
 @dataclass
 class SelectionContext:
     """What a selector may know about the round beyond proposals and history."""
@@ -48,9 +59,15 @@ class BaseSelector(abc.ABC):
 
     name: str = "base"
 
+    def bind(self, info: RunInfo) -> None:  # noqa: B027 - optional hook
+        """Called once before the first round; a no-op unless the selector keeps per-run state."""
+
     @abc.abstractmethod
     def select(self, proposals: Sequence[Proposal], context: SelectionContext) -> Selection:
         """Pick one of ``proposals`` (all valid, non-empty)."""
+
+    def close(self) -> None:  # noqa: B027
+        """Release what :meth:`bind` acquired (an LLM engine, a connection)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -25,8 +25,10 @@ class BaseTool(abc.ABC):
 
     #: Registry name, e.g. ``"tpe"``; an instance may override it with ``name=``.
     name: ClassVar[str] = "base"
-    #: One line on the tool's inductive bias (shown to the LLM selector).
+    #: One line on the tool's inductive bias (listings, widget).
     bias: ClassVar[str] = ""
+    #: A few sentences for the LLM selector: strengths, failure modes, when to trust it.
+    description: ClassVar[str] = ""
 
     def __init__(self, *, name: str | None = None, seed: int | None = None) -> None:
         if name is not None:

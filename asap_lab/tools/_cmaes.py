@@ -27,6 +27,11 @@ class CmaEsTool(BaseTool):
 
     name = "cmaes"
     bias = "CMA-ES: local evolutionary search that adapts a covariance; strong on smooth continuous ridges"
+    description = (
+        "Samples a population around a moving mean and adapts its covariance to the landscape, so "
+        "it follows long curved valleys and correlated parameters well. It is local: good once a "
+        "promising region is known, poor on categorical parameters (treated as binned numbers)."
+    )
 
     def __init__(
         self,

@@ -69,6 +69,12 @@ class TPETool(OptunaTool):
 
     name = "tpe"
     bias = "density ratio of good vs bad trials (multivariate TPE); exploits modes, handles categoricals"
+    description = (
+        "Splits the history into good and bad trials and proposes points that are likely under the "
+        "good ones. Strong on mixed and categorical spaces and on multimodal landscapes; it keeps "
+        "returning to the best modes. Weak at fine local refinement, and random during its first "
+        "8 trials."
+    )
 
     def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
         super().__init__(name=name, seed=seed)
@@ -87,6 +93,11 @@ class QMCTool(OptunaTool):
 
     name = "qmc"
     bias = "scrambled Sobol sequence: even space-filling exploration, ignores results"
+    description = (
+        "Fills the space evenly with a low-discrepancy sequence and never looks at results. Best "
+        "early, when little is known, or to escape a stagnating run; almost never the right pick "
+        "late in a run."
+    )
 
     def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         with warnings.catch_warnings():
@@ -99,6 +110,10 @@ class RandomTool(OptunaTool):
 
     name = "random"
     bias = "uniform random sampling: unbiased exploration, ignores results"
+    description = (
+        "Samples uniformly (log-uniformly on log scales) and ignores results: an unbiased "
+        "explorer and a baseline every model-based optimizer should beat."
+    )
 
     def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         return optuna.samplers.RandomSampler(seed=seed)
@@ -109,6 +124,11 @@ class OptunaGPTool(OptunaTool):
 
     name = "gp"
     bias = "Gaussian process with Matern kernel and log-EI (Optuna): smooth global model, sample-efficient"
+    description = (
+        "Fits a Gaussian process and maximizes log expected improvement. Very sample-efficient on "
+        "smooth, low-dimensional continuous problems; can over-exploit and is slower with many "
+        "trials or many categorical choices."
+    )
 
     def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
         super().__init__(name=name, seed=seed)

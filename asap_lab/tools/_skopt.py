@@ -132,6 +132,11 @@ class SkoptGPTool(SkoptTool):
 
     name = "skopt-gp"
     bias = "Gaussian process (scikit-optimize, Matern): smooth global surrogate, balances EI"
+    description = (
+        "A Gaussian process with a Matern kernel and expected improvement, with uncertainty that "
+        "drives exploration. Excellent on smooth continuous landscapes with few parameters; "
+        "misled by discontinuities, heavy noise or many categorical choices."
+    )
     base_estimator = "GP"
 
 
@@ -140,6 +145,11 @@ class SkoptRFTool(SkoptTool):
 
     name = "skopt-rf"
     bias = "random forest surrogate (SMAC-like): piecewise-constant, robust to noise and categoricals"
+    description = (
+        "A random forest surrogate, as in SMAC: piecewise constant, so it copes with "
+        "discontinuities, noise, integers and categoricals. Coarse in smooth continuous regions "
+        "where a Gaussian process interpolates better."
+    )
     base_estimator = "RF"
 
 
@@ -148,4 +158,8 @@ class SkoptETTool(SkoptTool):
 
     name = "skopt-et"
     bias = "extra-trees surrogate: smoother than a forest, robust to irregular landscapes"
+    description = (
+        "An extra-trees surrogate: randomized splits make it smoother than a random forest while "
+        "keeping its robustness to irregular, mixed-type landscapes."
+    )
     base_estimator = "ET"
