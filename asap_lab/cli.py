@@ -38,8 +38,11 @@ class Progress:
         tm = t.timings
         decide = tm.get("ask_s", 0) + tm.get("tell_s", 0) + tm.get("select_s", 0)
         width = len(str(self.n_trials))
+        by = {"llm": "LLM", "fallback": "fallback", "human": "human"}.get(t.picked_by, "")
         print(f"[{t.number + 1:>{width}}/{self.n_trials}] {t.tool:<10} value {value}  best {best}  "
-              f"eval {tm.get('eval_s', 0):5.2f}s  decide {decide:5.2f}s", file=self.stream, flush=True)
+              f"eval {tm.get('eval_s', 0):5.2f}s  decide {decide:5.2f}s  {by}", file=self.stream, flush=True)
+        if t.picked_by in ("llm", "fallback") and t.rationale:
+            print(f"    {t.rationale[:150]}", file=self.stream)
         if not t.ok:
             print(f"    {t.error}", file=self.stream)
 
@@ -66,6 +69,13 @@ def _summary(run: Any, task: Any) -> str:
         f"  R = wall / eval = {s['overhead_ratio']:.3f}",
         f"picks       {s['picks']}",
     ]
+    if s.get("llm_calls"):
+        hit = s["kv_hit_rate"]
+        lines += [
+            f"LLM         {s['llm_backend']}: {s['llm_calls']} calls, {s['llm_fallbacks']} fallbacks, "
+            f"KV-cache hit rate {hit:.3f} ({s['kv_cached_tokens']}/{s['kv_prompt_tokens']} prompt tokens "
+            "after the first call)" if hit is not None else "",
+        ]
     return "\n".join(lines)
 
 
@@ -76,8 +86,11 @@ def _demo(args: argparse.Namespace) -> int:
     tools = [t.strip() for t in args.tools.split(",")] if args.tools else None
     print(f"asap demo: {task.name} ({task.description}), {args.trials} trials", flush=True)
     t0 = time.perf_counter()
+    llm = None if args.llm in ("none", "") or args.selector else args.llm
+    who = f"LLM {llm}" if llm else f"selector {args.selector or 'ei'}"
+    print(f"decisions by {who}", flush=True)
     run = optimize(task, task.space, n_trials=args.trials, tools=tools, seed=args.seed,
-                   direction=task.direction, journal=args.journal, selector=args.selector,
+                   direction=task.direction, journal=args.journal, selector=args.selector, llm=llm,
                    callbacks=[] if args.quiet else [Progress(args.trials, task.direction)])
     print(_summary(run, task))
     print(f"done in {time.perf_counter() - t0:.1f} s")
@@ -116,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--task", default=DEMO_TASK, help=f"task name, see 'asap tasks' (default {DEMO_TASK})")
     d.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
     d.add_argument("--tools", default=None, help="comma-separated tool names (default: the pool)")
-    d.add_argument("--selector", default=None, help="ei or round-robin (default ei)")
+    d.add_argument("--llm", default="embedded",
+                   help="LLM backend: embedded (default), vllm:<model>, openai:<url>#<model>, or none")
+    d.add_argument("--selector", default=None,
+                   help="a non-LLM selector instead of the LLM: ei or round-robin")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--journal", default=None, help="JSON-lines journal to write / resume from")
     d.add_argument("--quiet", action="store_true", help="no per-trial progress lines")

@@ -10,10 +10,14 @@ prompt of round t without its last section is an exact prefix of the prompt of r
 When the prompt outgrows the token budget, the history is *compacted*: the oldest rows are folded
 into a frozen summary (counts per tool, the best trials) that stays put until the next
 compaction, so the cache is lost only at a compaction. ``compactions_`` counts them.
+
+``history_order="shuffle"`` or ``"sorted"`` re-orders the rows every round, as LLAMBO-style
+prompts do; it exists only as a baseline for benchmarks (it defeats prefix caching).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -68,8 +72,11 @@ class PromptBuilder:
         max_prompt_tokens: int = 3500,
         count_tokens: Callable[[str], int] | None = None,
         rationale_chars: int = 160,
-        keep_best: int = 8,
+        keep_best: int = 5,
+        history_order: str = "append",
     ) -> None:
+        if history_order not in ("append", "shuffle", "sorted"):
+            raise ValueError(f"history_order must be append, shuffle or sorted, got {history_order!r}")
         self.space = space
         self.direction = direction
         self.tools = list(tools)
@@ -78,6 +85,8 @@ class PromptBuilder:
         self.count_tokens = count_tokens or _estimate_tokens
         self.rationale_chars = rationale_chars
         self.keep_best = keep_best
+        self.history_order = history_order
+        self._rng = random.Random(0)
         self.compactions_ = 0
         self._order = list(space)
         self._summary = ""
@@ -87,12 +96,18 @@ class PromptBuilder:
 
     # sections --------------------------------------------------------------------------------
     def _history(self, history: Sequence[Trial]) -> str:
-        rows = "".join(history_row(t, self._order) for t in history[self._folded:])
+        trials = list(history[self._folded:])
+        if self.history_order == "shuffle":  # LLAMBO-style baselines: defeat prefix caching
+            self._rng.shuffle(trials)
+        elif self.history_order == "sorted":
+            trials.sort(key=lambda t: (loss_of(t, self.direction) is None, loss_of(t, self.direction) or 0.0))
+        rows = "".join(history_row(t, self._order) for t in trials)
         head = "## History (one row per finished trial, in order)\n"
         return head + self._summary + rows
 
-    def _fold(self, history: Sequence[Trial]) -> None:
-        """Fold the older half of the unfolded rows (at least one) into the frozen summary."""
+    def _fold(self, history: Sequence[Trial], room: int) -> None:
+        """Fold the older half of the unfolded rows (at least one) into the frozen summary, which
+        keeps the best of them as long as it stays within a quarter of ``room`` tokens."""
         unfolded = len(history) - self._folded
         upto = self._folded + max(1, unfolded // 2) if unfolded > 1 else len(history)
         old = history[:upto]
@@ -103,7 +118,13 @@ class PromptBuilder:
             per_tool[t.tool] = per_tool.get(t.tool, 0) + 1
         lines = [f"(trials #0-#{upto - 1} compacted: {len(old)} trials, {len(old) - len(ok)} failed; "
                  "picks " + ", ".join(f"{k} {v}" for k, v in per_tool.items()) + "; best of them:)\n"]
-        lines += [history_row(t, self._order) for t in sorted(best, key=lambda t: t.number)]
+        kept: list[Trial] = []
+        for t in best:
+            rows = [history_row(k, self._order) for k in sorted([*kept, t], key=lambda k: k.number)]
+            if kept and self.count_tokens("".join(lines + rows)) > room // 4:
+                break
+            kept.append(t)
+        lines += [history_row(t, self._order) for t in sorted(kept, key=lambda t: t.number)]
         self._summary = "".join(lines)
         self._folded = upto
 
@@ -146,12 +167,16 @@ class PromptBuilder:
         eligible = list(eligible) if eligible is not None else [p.tool for p in proposals]
         volatile = self._volatile(history, proposals, evidence, eligible)
         prompt = Prompt(self._system, self._history(history), volatile)
-        folded = False
-        while self.count_tokens(prompt.text) > self.max_prompt_tokens and self._folded < len(history):
-            self._fold(history)
-            folded = True
+        if self.count_tokens(prompt.text) <= self.max_prompt_tokens or self._folded >= len(history):
+            return prompt
+        # compact until the history takes at most half of the room it has, so that the next
+        # compaction (and the next cache loss) is many rounds away
+        room = max(self.max_prompt_tokens - self.count_tokens(Prompt(self._system, "", volatile).text), 0)
+        target = self.max_prompt_tokens - room // 2
+        while self.count_tokens(prompt.text) > target and self._folded < len(history):
+            self._fold(history, room)
             prompt = Prompt(self._system, self._history(history), volatile)
-        self.compactions_ += folded
+        self.compactions_ += 1
         return prompt
 
 

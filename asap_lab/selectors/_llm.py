@@ -71,6 +71,7 @@ class LLMSelector(BaseSelector):
         rationale_chars: int = 160,
         max_prompt_tokens: int | None = None,
         temperature: float = 0.0,
+        history_order: str = "append",
     ) -> None:
         self.llm = llm
         self.shortlist = shortlist
@@ -79,6 +80,7 @@ class LLMSelector(BaseSelector):
         self.rationale_chars = rationale_chars
         self.max_prompt_tokens = max_prompt_tokens
         self.temperature = temperature
+        self.history_order = history_order
 
     # lifecycle -------------------------------------------------------------------------------
     def bind(self, info: RunInfo) -> None:
@@ -93,6 +95,7 @@ class LLMSelector(BaseSelector):
             description=info.description, rationale_chars=self.rationale_chars,
             max_prompt_tokens=self.max_prompt_tokens or self._default_budget(),
             count_tokens=lambda s: int(len(s) / self._chars_per_token * 1.05) + 32,
+            history_order=self.history_order,
         )
 
     def _default_budget(self) -> int:
