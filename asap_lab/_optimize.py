@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from asap_lab._run import Run, summarize
+from asap_lab.control import Controls
 from asap_lab.errors import ConfigError
 from asap_lab.events import EventBus, Listener
 from asap_lab.journal import Journal
@@ -36,6 +37,23 @@ def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeou
         raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
     if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
         raise ConfigError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+
+
+def check_arguments(objective: Any, space: Any, kwargs: dict[str, Any]) -> None:
+    """The argument checks of :func:`optimize`, without running anything (used by ``start``)."""
+    import inspect
+
+    allowed = set(inspect.signature(optimize).parameters) - {"objective", "space", "controls", "callbacks"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown argument {unknown[0]!r} (optimize takes {', '.join(sorted(allowed))})")
+    if "n_trials" not in kwargs:
+        raise ConfigError("n_trials is required")
+    _check_args(objective, kwargs["n_trials"], kwargs.get("direction", "minimize"), kwargs.get("seed"),
+                kwargs.get("timeout_s"))
+    sp = Space.coerce(space)
+    _resolve_selector(kwargs.get("selector"), kwargs.get("llm"))
+    resolve_tools(kwargs.get("tools"), sp, direction=kwargs.get("direction", "minimize"), seed=0)
 
 
 def _describe(objective: Any) -> str:
@@ -81,6 +99,7 @@ def optimize(
     timeout_s: float | None = None,
     callbacks: Sequence[Listener] | None = None,
     description: str | None = None,
+    controls: Controls | None = None,
 ) -> Run:
     """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
 
@@ -95,7 +114,8 @@ def optimize(
     expected improvement, the default), ``"round-robin"``, ``"llm"`` or a BaseSelector.
     ``callbacks`` receive :class:`asap_lab.events.Event` objects as the run progresses.
     ``description`` tells the LLM what is being optimised (default: the objective's
-    ``description`` attribute or the first line of its docstring).
+    ``description`` attribute or the first line of its docstring). ``controls`` lets other
+    threads pause, resume, stop or override the run (see :func:`asap_lab.start`).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
     if speculate:
@@ -119,7 +139,7 @@ def optimize(
                    "resumed_trials": len(history)})
     loop = SerialLoop(objective, sp, pool, sel, direction=direction, n_trials=n_trials,
                       history=history, journal=jr, timeout_s=timeout_s, seed=seed,
-                      events=events, session=session)
+                      events=events, session=session, controls=controls)
     events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
     try:
         sel.bind(RunInfo(sp, direction, tuple((t.name, t.description or t.bias) for t in pool),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from asap_lab._objective import Objective, evaluate
+from asap_lab.control import Controls, Override
 from asap_lab.errors import SpaceError
 from asap_lab.events import EventBus
 from asap_lab.journal import Journal
@@ -44,6 +44,7 @@ class SerialLoop:
         seed: int | None = None,
         events: EventBus | None = None,
         session: str = "",
+        controls: Controls | None = None,
     ) -> None:
         self.objective = objective
         self.space = space
@@ -57,7 +58,7 @@ class SerialLoop:
         self.seed = seed
         self.events = events or EventBus()
         self.session = session
-        self.stop_event = threading.Event()
+        self.controls = controls or Controls()
         self.tool_errors: list[str] = []
         self._rng = np.random.default_rng(seed)
         self._pending_tell_s = 0.0
@@ -132,9 +133,40 @@ class SerialLoop:
 
     # Main loop -----------------------------------------------------------------------------
     def _should_stop(self, t_start: float) -> bool:
-        if self.stop_event.is_set() or len(self.history) >= self.n_trials:
+        if self.controls.paused and not self.controls.stopped:
+            self.events.emit("paused", number=len(self.history))
+            while self.controls.paused and not self.controls.stopped:
+                self.controls.wait_while_paused(0.2)
+            self.events.emit("resumed", number=len(self.history))
+        if self.controls.stopped or len(self.history) >= self.n_trials:
             return True
         return self.timeout_s is not None and time.perf_counter() - t_start >= self.timeout_s
+
+    def apply_override(self, proposals: list[Proposal], number: int) -> tuple[Proposal, Selection] | None:
+        """Take a pending human override, if any, and turn it into this round's pick."""
+        while (ov := self.controls.take_override()) is not None:
+            picked = self._resolve_override(ov, proposals)
+            if isinstance(picked, str):
+                self.events.emit("override_rejected", number=number, override=ov, reason=picked)
+                continue
+            self.events.emit("override_applied", number=number, override=ov, proposal=picked[0])
+            return picked
+        return None
+
+    def _resolve_override(self, ov: Override, proposals: list[Proposal]) -> tuple[Proposal, Selection] | str:
+        note = f": {ov.note}" if ov.note else ""
+        if ov.tool is not None:
+            match = [p for p in proposals if p.tool == ov.tool and p.error is None]
+            if not match:
+                names = [p.tool for p in proposals if p.error is None]
+                return f"override: no usable proposal from {ov.tool!r} this round (have {names})"
+            return match[0], Selection(ov.tool, f"human override: picked {ov.tool}'s proposal{note}", "human")
+        try:
+            config = self.space.validate(ov.config)
+        except SpaceError as e:
+            return f"override: configuration rejected: {e}"
+        return Proposal("human", config), Selection("human", f"human override: typed configuration{note}",
+                                                    "human")
 
     def run(self) -> dict[str, Any]:
         """Run until ``n_trials`` trials exist (counting resumed ones); returns session timings."""
@@ -145,7 +177,11 @@ class SerialLoop:
             proposals = self.propose()
             ask_s = sum(p.ask_s for p in proposals)
             self.events.emit("proposals", number=number, proposals=proposals)
-            chosen, sel, select_s = self.decide(proposals, number)
+            overridden = self.apply_override(proposals, number)
+            if overridden is not None:
+                (chosen, sel), select_s = overridden, 0.0
+            else:
+                chosen, sel, select_s = self.decide(proposals, number)
             self.events.emit("selection", number=number, selection=sel, proposal=chosen)
             start_wall, t0 = time.time(), time.perf_counter()
             exposed = t0 - last_end
