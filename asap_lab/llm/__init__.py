@@ -4,6 +4,7 @@ from asap_lab.llm._base import BaseLLM, LLMError, LLMResponse, LLMTimeout
 from asap_lab.llm._embedded import EmbeddedLLM
 from asap_lab.llm._factory import make_llm
 from asap_lab.llm._openai import OpenAICompatLLM
+from asap_lab.llm._vllm import VLLMBackend  # imports vllm only when an engine loads
 
 __all__ = [
     "BaseLLM",
@@ -12,5 +13,6 @@ __all__ = [
     "LLMResponse",
     "LLMTimeout",
     "OpenAICompatLLM",
+    "VLLMBackend",
     "make_llm",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from typing import Any
 
@@ -51,21 +50,14 @@ def make_llm(spec: str | BaseLLM, **kwargs: Any) -> BaseLLM:
 
 
 def _make_vllm(spec: str, model: str, kwargs: dict[str, Any]) -> BaseLLM:
-    """The vLLM backend, imported only when asked for."""
+    """The vLLM backend; vllm itself is imported only when the engine loads."""
     if not model:
         raise ConfigError(f"LLM backend {spec!r} needs a model: vllm:<model>")
+    from asap_lab.llm._vllm import NOT_INSTALLED, VLLMBackend
+
     if importlib.util.find_spec("vllm") is None:
         raise ConfigError(
-            f"LLM backend {spec!r} needs the vllm package (pip install vllm), which is not "
-            "installed; use embedded or openai:<url>#<model> instead"
+            f"LLM backend {spec!r} needs the vllm package. {NOT_INSTALLED}; "
+            "or use embedded or openai:<url>#<model> instead"
         )
-    try:
-        module = importlib.import_module("asap_lab.llm._vllm")
-    except ModuleNotFoundError as exc:
-        if exc.name != "asap_lab.llm._vllm":
-            raise
-        raise ConfigError(
-            f"LLM backend {spec!r}: the vLLM backend is not available in this version of "
-            "asap_lab; serve the model with `vllm serve` and use openai:<url>#<model>"
-        ) from None
-    return module.VLLM(model, **kwargs)
+    return VLLMBackend(model, **kwargs)
