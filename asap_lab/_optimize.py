@@ -13,7 +13,16 @@ from asap_lab.control import Controls
 from asap_lab.errors import ConfigError
 from asap_lab.events import EventBus, Listener
 from asap_lab.journal import Journal
-from asap_lab.scheduler import SerialLoop
+from asap_lab.scheduler import (
+    ProcessLane,
+    RealClock,
+    SelfTuner,
+    SerialLoop,
+    SimClock,
+    SimLane,
+    SpeculativeLoop,
+    ThreadLane,
+)
 from asap_lab.selectors import BaseSelector, LLMSelector, RoundRobinSelector, RunInfo, SurrogateEISelector
 from asap_lab.space import Space
 from asap_lab.tools import BaseTool, resolve_tools
@@ -37,6 +46,49 @@ def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeou
         raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
     if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
         raise ConfigError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+
+
+def _check_spec_args(tau: Any, tau_target: Any, executor: Any, simulate: Any) -> None:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau >= 0:
+        raise ConfigError(f"tau must be a non-negative number, got {tau!r}")
+    if isinstance(tau_target, bool) or not isinstance(tau_target, (int, float)) or not 0 < tau_target < 1:
+        raise ConfigError(f"tau_target must be a rate in (0, 1), got {tau_target!r}")
+    if executor not in ("thread", "process"):
+        raise ConfigError(f"executor must be 'thread' or 'process', got {executor!r}")
+    if simulate is not None and (not isinstance(simulate, dict) or "eval_s" not in simulate):
+        raise ConfigError("simulate must be a dict with 'eval_s' (seconds or fn(config, number))")
+
+
+def _clock_and_lane(executor: str, simulate: dict[str, Any] | None) -> tuple[Any, Any]:
+    if simulate is not None:
+        clock = SimClock(simulate.get("latency"))
+        return clock, SimLane(clock, simulate["eval_s"])
+    return RealClock(), (ThreadLane() if executor == "thread" else ProcessLane())
+
+
+def _spec_stats(loop: Any, tuner: SelfTuner) -> dict[str, Any]:
+    log = [r for r in loop.spec_log if r.get("predicted") is not None]
+    acc = sum(r["accepted"] for r in log)
+    mine = [t for t in loop.history if t.session == loop.session]
+    return {
+        "spec_accepted": acc,
+        "spec_rejected": len(log) - acc,
+        "accept_rate": acc / len(log) if log else None,
+        "hidden_s": sum(t.timings.get("hidden_s", 0.0) for t in mine),
+        "tau": tuner.tau,
+        "tau_frozen": tuner.frozen,
+        "tau_history": list(loop.tau_per_round),
+        "spec_disagreement": tuner.disagreement_rate(),
+        "spec_disagreement_accepted": _audited_rate(loop.spec_log),
+        "spec_saved_s": sum(r["saved_s"] for r in log),
+        "cheap_regime_rounds": sum(bool(t.decision.get("cheap_regime")) for t in mine),
+    }
+
+
+def _audited_rate(log: list[dict[str, Any]]) -> float | None:
+    """Disagreement measured by shadow audits of accepted speculations (None without audits)."""
+    audits = [r["audit"] for r in log if r.get("accepted") and "agree" in r.get("audit", {})]
+    return sum(not a["agree"] for a in audits) / len(audits) if audits else None
 
 
 def check_arguments(objective: Any, space: Any, kwargs: dict[str, Any]) -> None:
@@ -100,6 +152,12 @@ def optimize(
     callbacks: Sequence[Listener] | None = None,
     description: str | None = None,
     controls: Controls | None = None,
+    tau: float = 0.1,
+    freeze_tau: bool = False,
+    tau_target: float = 0.1,
+    executor: str = "thread",
+    simulate: dict[str, Any] | None = None,
+    spec_agreement: str = "ei",
 ) -> Run:
     """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
 
@@ -116,10 +174,19 @@ def optimize(
     ``description`` tells the LLM what is being optimised (default: the objective's
     ``description`` attribute or the first line of its docstring). ``controls`` lets other
     threads pause, resume, stop or override the run (see :func:`asap_lab.start`).
+
+    ``speculate=True`` decides round t+1 while round t evaluates (in a worker ``executor``:
+    ``"thread"`` or ``"process"``); the speculative pick is accepted when the relative error of
+    the predicted outcome is <= ``tau``, which the Self-Tuner adapts towards a disagreement rate
+    of ``tau_target`` unless ``freeze_tau``. ``simulate={"eval_s": seconds or fn(config, number),
+    "latency": {"ask": s, "select": s, "tell": s}}`` runs the same scheduler on a virtual clock.
+    ``spec_agreement`` defines decision quality for the Self-Tuner: ``"ei"`` (the speculative
+    pick is as good as the serial one under the real-history surrogate) or ``"tool"`` (same tool).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
-    if speculate:
-        raise ConfigError("speculate=True needs the speculative scheduler, not in this version yet")
+    _check_spec_args(tau, tau_target, executor, simulate)
+    if spec_agreement not in ("ei", "tool"):
+        raise ConfigError(f"spec_agreement must be 'ei' or 'tool', got {spec_agreement!r}")
     sp = Space.coerce(space)
     sel = _resolve_selector(selector, llm)
     pool = resolve_tools(tools, sp, direction=direction, seed=seed)
@@ -137,9 +204,19 @@ def optimize(
             tool.tell_many(history)
         jr.append({"type": "session", "session": session, "start": time.time(),
                    "resumed_trials": len(history)})
-    loop = SerialLoop(objective, sp, pool, sel, direction=direction, n_trials=n_trials,
-                      history=history, journal=jr, timeout_s=timeout_s, seed=seed,
-                      events=events, session=session, controls=controls)
+    controls = controls or Controls()
+    if freeze_tau:
+        controls.freeze_tau(tau)
+    common = dict(direction=direction, n_trials=n_trials, history=history, journal=jr, timeout_s=timeout_s,
+                  seed=seed, events=events, session=session, controls=controls)
+    tuner = None
+    if speculate or simulate is not None:
+        tuner = SelfTuner(tau=float(tau), target=float(tau_target))
+        clock, lane = _clock_and_lane(executor, simulate)
+        loop: SerialLoop = SpeculativeLoop(objective, sp, pool, sel, tuner=tuner, clock=clock, lane=lane,
+                                           enabled=speculate, agreement=spec_agreement, **common)
+    else:
+        loop = SerialLoop(objective, sp, pool, sel, **common)
     events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
     try:
         sel.bind(RunInfo(sp, direction, tuple((t.name, t.description or t.bias) for t in pool),
@@ -151,6 +228,8 @@ def optimize(
             jr.close()
     stats = summarize(history, session, timing["wall_s"], timing["final_tell_s"])
     stats["tool_errors"] = list(loop.tool_errors)
+    if tuner is not None:
+        stats.update(_spec_stats(loop, tuner))
     run = Run(sp, direction, history, stats, jr.path if jr else None)
     events.emit("run_end", run=run)
     return run

@@ -66,14 +66,16 @@ class SerialLoop:
         self._evaluated = {config_key(t.params): t.number for t in history}
 
     # Round parts -----------------------------------------------------------------------------
-    def propose(self) -> list[Proposal]:
+    def propose(self, tools: Sequence[BaseTool] | None = None, pending: dict[str, int] | None = None
+                ) -> list[Proposal]:
         """Ask every tool once (each timed).
 
-        A failing or out-of-space proposal, or one that repeats an evaluated configuration, is
-        kept with its ``error`` set and is not offered to the selector.
+        A failing or out-of-space proposal, or one that repeats an evaluated (or ``pending``)
+        configuration, is kept with its ``error`` set and is not offered to the selector.
         """
         out = []
-        for tool in self.tools:
+        seen = {**self._evaluated, **(pending or {})}
+        for tool in self.tools if tools is None else tools:
             t0 = time.perf_counter()
             try:
                 params = self.space.validate(tool.ask())
@@ -82,13 +84,18 @@ class SerialLoop:
                 params, err = {}, f"proposal outside the space: {e}"
             except Exception as e:
                 params, err = {}, f"{type(e).__name__}: {e}"
-            if err is None and config_key(params) in self._evaluated:
-                err = f"duplicate of trial {self._evaluated[config_key(params)]}"
+            if err is None and config_key(params) in seen:
+                err = f"duplicate of trial {seen[config_key(params)]}"
             out.append(Proposal(tool.name, params, time.perf_counter() - t0, err))
         return out
 
-    def decide(self, proposals: list[Proposal], number: int) -> tuple[Proposal, Selection, float]:
-        """Run the selector on the valid proposals; fall back to round-robin if it misbehaves."""
+    def decide(self, proposals: list[Proposal], number: int, history: Sequence[Trial] | None = None,
+               model: SharedSurrogate | None = None) -> tuple[Proposal, Selection, float]:
+        """Run the selector on the valid proposals; fall back to round-robin if it misbehaves.
+
+        ``history``/``model`` default to the real history and surrogate (a speculative decision
+        passes the history with its fantasy trial and a surrogate of its own).
+        """
         valid = [p for p in proposals if p.error is None]
         t0 = time.perf_counter()
         if not valid:
@@ -97,8 +104,9 @@ class SerialLoop:
             sel = Selection(p.tool, "no usable proposal this round (failed or duplicates); sampled "
                             "uniformly", "fallback")
             return p, sel, time.perf_counter() - t0
-        ctx = SelectionContext(self.space, self.direction, self.history, number, self.n_trials,
-                               seed=0 if self.seed is None else self.seed, model=self.surrogate)
+        ctx = SelectionContext(self.space, self.direction, self.history if history is None else history,
+                               number, self.n_trials, seed=0 if self.seed is None else self.seed,
+                               model=self.surrogate if model is None else model)
         try:
             sel = self.selector.select(valid, ctx)
             if sel.pick not in {p.tool for p in valid}:
