@@ -144,10 +144,12 @@ def test_branch_failure_is_journaled(tmp_path) -> None:
 
 def test_override_invalidates_a_pending_speculation() -> None:
     started = threading.Event()
+    blocked = threading.Event()
     release = threading.Event()
 
     def objective(c):
         if started.is_set() and not release.is_set():
+            blocked.set()
             release.wait(10)
         time.sleep(0.05)
         return TASK(c)
@@ -166,7 +168,8 @@ def test_override_invalidates_a_pending_speculation() -> None:
     while len(h.trials) < 4:
         time.sleep(0.01)
     started.set()
-    time.sleep(0.2)  # the scheduler is now speculating while the gated evaluation runs
+    assert blocked.wait(30)  # an evaluation is running: the scheduler speculates beside it
+    time.sleep(0.3)
     h.override({"x0": 1.0, "x1": 2.0})
     release.set()
     run = h.result(timeout=60)
@@ -254,3 +257,20 @@ def test_self_tuner_converges_over_500_simulated_rounds_and_frozen_tau_never_mov
         f"R {live.stats['overhead_ratio']:.3f} vs {frozen.stats['overhead_ratio']:.3f}, "
         f"disagreement among accepted {rate:.3f}"
     )
+
+
+def test_cheap_evaluations_keep_the_llm_off_the_critical_path() -> None:
+    from asap_lab.testing.fake_llm import FakeLLM
+
+    fake = FakeLLM("first")
+    sim = {"eval_s": 0.5, "latency": {"ask": 0.1, "select": 2.0, "tell": 0.1}}
+    run = al.optimize(TASK, TASK.space, n_trials=30, seed=0, speculate=True, llm=fake, tools=TOOLS,
+                      simulate=sim)
+    cheap = [t for t in run.trials if t.decision.get("cheap_regime")]
+    assert len(cheap) >= 15 and all(t.picked_by == "selector:ei" for t in cheap)
+    assert len(fake.calls) < 15  # the LLM is consulted only every k-th round
+    assert run.stats["cheap_regime_rounds"] == len(cheap)
+    assert run.stats["spec_accepted"] + run.stats["spec_rejected"] <= 3  # no speculation there
+    serial = al.optimize(TASK, TASK.space, n_trials=30, seed=0, speculate=False, llm=FakeLLM("first"),
+                         tools=TOOLS, simulate=sim)
+    assert run.stats["wall_s"] < 0.6 * serial.stats["wall_s"]

@@ -92,7 +92,7 @@ class SpeculativeLoop(SerialLoop):
         return x if old is None else 0.7 * old + 0.3 * x
 
     def _cheap_regime(self) -> bool:
-        if self._eval_ewma is None or self._decide_ewma is None:
+        if not self.enabled or self._eval_ewma is None or self._decide_ewma is None:
             return False
         return self._eval_ewma < self.cheap_ratio * self._decide_ewma
 
@@ -109,7 +109,8 @@ class SpeculativeLoop(SerialLoop):
                 selector = self._fallback
         saved, self.selector = self.selector, selector
         try:
-            (chosen, sel, _), select_s = self._timed("select", self.decide, proposals, number)
+            kind = "select" if selector is saved else "select_cheap"  # simulated: charged separately
+            (chosen, sel, _), select_s = self._timed(kind, self.decide, proposals, number)
         finally:
             self.selector = saved
         if selector is not saved:
