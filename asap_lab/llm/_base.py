@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import abc
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -108,3 +111,43 @@ def usage_counts(payload: dict[str, Any]) -> tuple[int, int, int, bool]:
         int(usage.get("completion_tokens") or timings.get("predicted_n") or 0),
         cached is not None,
     )
+
+
+def call_with_deadline(
+    lock: threading.Lock,
+    name: str,
+    work: Callable[[threading.Event], LLMResponse],
+    timeout_s: float | None,
+) -> LLMResponse:
+    """Run ``work(cancel)`` in a worker thread holding ``lock``, so that a deadline or Ctrl-C
+    can abandon it: past the deadline :class:`LLMTimeout` is raised and ``cancel`` is set (the
+    engine stops at its next step; the lock is released when it does)."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    acquired = lock.acquire() if timeout_s is None else lock.acquire(timeout=max(timeout_s, 0.0))
+    if not acquired:
+        raise LLMTimeout(f"{name}: the previous call still runs after {timeout_s:g} s")
+    cancel = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["response"] = work(cancel)
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            lock.release()
+
+    worker = threading.Thread(target=run, name="asap-llm-call", daemon=True)
+    worker.start()
+    try:  # short joins: a pending KeyboardInterrupt is raised between them
+        while worker.is_alive() and (deadline is None or time.monotonic() < deadline):
+            worker.join(0.05 if deadline is None else min(0.05, max(deadline - time.monotonic(), 0.0)))
+    except BaseException:  # Ctrl-C while waiting: stop the call at its next step
+        cancel.set()
+        raise
+    if worker.is_alive():
+        cancel.set()
+        raise LLMTimeout(f"{name}: no answer within {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["response"]

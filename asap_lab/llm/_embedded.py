@@ -27,6 +27,7 @@ from asap_lab.llm._base import (
     LLMResponse,
     LLMTimeout,
     Messages,
+    call_with_deadline,
     json_schema_format,
     usage_counts,
 )
@@ -185,38 +186,9 @@ class EmbeddedLLM(BaseLLM):
 
         (In the caller's thread, xllamacpp's stream callback would swallow KeyboardInterrupt.)
         """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        acquired = (
-            self._call_lock.acquire()
-            if timeout_s is None
-            else self._call_lock.acquire(timeout=max(timeout_s, 0.0))
+        return call_with_deadline(
+            self._call_lock, self.name, lambda cancel: self._run(request, cancel), timeout_s
         )
-        if not acquired:
-            raise LLMTimeout(f"{self.name}: the previous call still runs after {timeout_s:g} s")
-        cancel = threading.Event()
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["response"] = self._run(request, cancel)
-            except BaseException as exc:
-                box["error"] = exc
-            finally:
-                self._call_lock.release()
-
-        worker = threading.Thread(target=work, name="asap-llm-call", daemon=True)
-        worker.start()
-        try:
-            worker.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
-        except BaseException:  # Ctrl-C while waiting: stop the call at its next token
-            cancel.set()
-            raise
-        if worker.is_alive():
-            cancel.set()
-            raise LLMTimeout(f"{self.name}: no answer within {timeout_s:g} s")
-        if "error" in box:
-            raise box["error"]
-        return box["response"]
 
     def _run(self, request: dict[str, Any], cancel: threading.Event) -> LLMResponse:
         """One streamed engine call; the caller holds the call lock."""

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asap_lab.llm._base import BaseLLM, LLMError, LLMResponse, LLMTimeout, Messages
+from asap_lab.llm._base import BaseLLM, LLMError, LLMResponse, LLMTimeout, Messages, call_with_deadline
 
 __all__ = ["NOT_INSTALLED", "VLLMBackend", "convert_smollm2_gguf"]
 
@@ -164,38 +164,9 @@ class VLLMBackend(BaseLLM):
         return self._call(messages, request, timeout_s)
 
     def _call(self, messages: Messages, request: dict[str, Any], timeout_s: float | None) -> LLMResponse:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        acquired = (
-            self._call_lock.acquire()
-            if timeout_s is None
-            else self._call_lock.acquire(timeout=max(timeout_s, 0.0))
+        return call_with_deadline(
+            self._call_lock, self.name, lambda cancel: self._run(messages, request, cancel), timeout_s
         )
-        if not acquired:
-            raise LLMTimeout(f"{self.name}: the previous call still runs after {timeout_s:g} s")
-        cancel = threading.Event()
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["response"] = self._run(messages, request, cancel)
-            except BaseException as exc:
-                box["error"] = exc
-            finally:
-                self._call_lock.release()
-
-        worker = threading.Thread(target=work, name="asap-vllm-call", daemon=True)
-        worker.start()
-        try:
-            worker.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
-        except BaseException:  # Ctrl-C while waiting: abort the request after this step
-            cancel.set()
-            raise
-        if worker.is_alive():
-            cancel.set()
-            raise LLMTimeout(f"{self.name}: no answer within {timeout_s:g} s")
-        if "error" in box:
-            raise box["error"]
-        return box["response"]
 
     def _run(self, messages: Messages, request: dict[str, Any], cancel: threading.Event) -> LLMResponse:
         """One request, stepped here so that ``cancel`` can abort it; holds the call lock."""

@@ -64,7 +64,15 @@ def _key(params: dict[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
-class TPETool(OptunaTool):
+class _ModelTool(OptunaTool):
+    """An Optuna tool with a model that samples randomly for its first ``n_startup_trials``."""
+
+    def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
+        super().__init__(name=name, seed=seed)
+        self.n_startup_trials = n_startup_trials
+
+
+class TPETool(_ModelTool):
     """Optuna's multivariate Tree-structured Parzen Estimator."""
 
     name = "tpe"
@@ -75,10 +83,6 @@ class TPETool(OptunaTool):
         "returning to the best modes. Weak at fine local refinement, and random during its first "
         "8 trials."
     )
-
-    def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
-        super().__init__(name=name, seed=seed)
-        self.n_startup_trials = n_startup_trials
 
     def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         with warnings.catch_warnings():
@@ -119,7 +123,7 @@ class RandomTool(OptunaTool):
         return optuna.samplers.RandomSampler(seed=seed)
 
 
-class OptunaGPTool(OptunaTool):
+class OptunaGPTool(_ModelTool):
     """Optuna's Gaussian-process sampler (log EI); needs torch."""
 
     name = "gp"
@@ -129,10 +133,6 @@ class OptunaGPTool(OptunaTool):
         "smooth, low-dimensional continuous problems; can over-exploit and is slower with many "
         "trials or many categorical choices."
     )
-
-    def __init__(self, *, n_startup_trials: int = 8, name: str | None = None, seed: int | None = None):
-        super().__init__(name=name, seed=seed)
-        self.n_startup_trials = n_startup_trials
 
     def _make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         with warnings.catch_warnings():
