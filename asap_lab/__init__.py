@@ -27,3 +27,17 @@ __all__ = [
     "start",
 ]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ip: object) -> None:
+    """``%load_ext asap_lab``: register the ``%%asap`` cell magic (imports Jupyter only now)."""
+    from asap_lab.notebook import load_ipython_extension as load
+
+    load(ip)
+
+
+def unload_ipython_extension(ip: object) -> None:
+    """``%unload_ext asap_lab``: remove the ``%%asap`` cell magic."""
+    from asap_lab.notebook import unload_ipython_extension as unload
+
+    unload(ip)

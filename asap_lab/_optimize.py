@@ -59,11 +59,13 @@ def _check_spec_args(tau: Any, tau_target: Any, executor: Any, simulate: Any) ->
         raise ConfigError("simulate must be a dict with 'eval_s' (seconds or fn(config, number))")
 
 
-def _clock_and_lane(executor: str, simulate: dict[str, Any] | None) -> tuple[Any, Any]:
+def _clock_and_lane(
+    executor: str, simulate: dict[str, Any] | None, timeout_s: float | None
+) -> tuple[Any, Any]:
     if simulate is not None:
         clock = SimClock(simulate.get("latency"))
-        return clock, SimLane(clock, simulate["eval_s"])
-    return RealClock(), (ThreadLane() if executor == "thread" else ProcessLane())
+        return clock, SimLane(clock, simulate["eval_s"], timeout_s)
+    return RealClock(), (ThreadLane(timeout_s) if executor == "thread" else ProcessLane(timeout_s))
 
 
 def _spec_stats(loop: Any, tuner: SelfTuner) -> dict[str, Any]:
@@ -101,8 +103,13 @@ def check_arguments(objective: Any, space: Any, kwargs: dict[str, Any]) -> None:
         raise ConfigError(f"unknown argument {unknown[0]!r} (optimize takes {', '.join(sorted(allowed))})")
     if "n_trials" not in kwargs:
         raise ConfigError("n_trials is required")
-    _check_args(objective, kwargs["n_trials"], kwargs.get("direction", "minimize"), kwargs.get("seed"),
-                kwargs.get("timeout_s"))
+    _check_args(
+        objective,
+        kwargs["n_trials"],
+        kwargs.get("direction", "minimize"),
+        kwargs.get("seed"),
+        kwargs.get("timeout_s"),
+    )
     sp = Space.coerce(space)
     _resolve_selector(kwargs.get("selector"), kwargs.get("llm"))
     resolve_tools(kwargs.get("tools"), sp, direction=kwargs.get("direction", "minimize"), seed=0)
@@ -158,6 +165,7 @@ def optimize(
     executor: str = "thread",
     simulate: dict[str, Any] | None = None,
     spec_agreement: str = "ei",
+    trial_timeout_s: float | None = None,
 ) -> Run:
     """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
 
@@ -180,8 +188,10 @@ def optimize(
     the predicted outcome is <= ``tau``, which the Self-Tuner adapts towards a disagreement rate
     of ``tau_target`` unless ``freeze_tau``. ``simulate={"eval_s": seconds or fn(config, number),
     "latency": {"ask": s, "select": s, "tell": s}}`` runs the same scheduler on a virtual clock.
-    ``spec_agreement`` defines decision quality for the Self-Tuner: ``"ei"`` (the speculative
-    pick is as good as the serial one under the real-history surrogate) or ``"tool"`` (same tool).
+    ``trial_timeout_s`` fails an evaluation that runs longer (it then runs in a worker: a thread is
+    abandoned, a process killed) and the run goes on. ``spec_agreement`` defines decision quality
+    for the Self-Tuner: ``"ei"`` (the speculative pick is as good as the serial one under the
+    real-history surrogate) or ``"tool"`` (same tool).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
     _check_spec_args(tau, tau_target, executor, simulate)
@@ -196,31 +206,69 @@ def optimize(
     jr = None
     if journal is not None:
         jr = Journal(journal)
-        header = {"space": sp.to_dict(), "direction": direction, "tools": [t.name for t in pool],
-                  "seed": seed, "created": time.time()}
+        header = {
+            "space": sp.to_dict(),
+            "direction": direction,
+            "tools": [t.name for t in pool],
+            "seed": seed,
+            "created": time.time(),
+        }
         contents = jr.open(header)
         history = list(contents.trials)
         for tool in pool:
             tool.tell_many(history)
-        jr.append({"type": "session", "session": session, "start": time.time(),
-                   "resumed_trials": len(history)})
+        jr.append(
+            {"type": "session", "session": session, "start": time.time(), "resumed_trials": len(history)}
+        )
     controls = controls or Controls()
     if freeze_tau:
         controls.freeze_tau(tau)
-    common = dict(direction=direction, n_trials=n_trials, history=history, journal=jr, timeout_s=timeout_s,
-                  seed=seed, events=events, session=session, controls=controls)
+    common = dict(
+        direction=direction,
+        n_trials=n_trials,
+        history=history,
+        journal=jr,
+        timeout_s=timeout_s,
+        seed=seed,
+        events=events,
+        session=session,
+        controls=controls,
+    )
     tuner = None
-    if speculate or simulate is not None:
+    if trial_timeout_s is not None and (
+        isinstance(trial_timeout_s, bool)
+        or not isinstance(trial_timeout_s, (int, float))
+        or trial_timeout_s <= 0
+    ):
+        raise ConfigError(f"trial_timeout_s must be a positive number of seconds, got {trial_timeout_s!r}")
+    if speculate or simulate is not None or trial_timeout_s is not None or executor != "thread":
         tuner = SelfTuner(tau=float(tau), target=float(tau_target))
-        clock, lane = _clock_and_lane(executor, simulate)
-        loop: SerialLoop = SpeculativeLoop(objective, sp, pool, sel, tuner=tuner, clock=clock, lane=lane,
-                                           enabled=speculate, agreement=spec_agreement, **common)
+        clock, lane = _clock_and_lane(executor, simulate, trial_timeout_s)
+        loop: SerialLoop = SpeculativeLoop(
+            objective,
+            sp,
+            pool,
+            sel,
+            tuner=tuner,
+            clock=clock,
+            lane=lane,
+            enabled=speculate,
+            agreement=spec_agreement,
+            **common,
+        )
     else:
         loop = SerialLoop(objective, sp, pool, sel, **common)
     events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
     try:
-        sel.bind(RunInfo(sp, direction, tuple((t.name, t.description or t.bias) for t in pool),
-                         n_trials, description or _describe(objective)))
+        sel.bind(
+            RunInfo(
+                sp,
+                direction,
+                tuple((t.name, t.description or t.bias) for t in pool),
+                n_trials,
+                description or _describe(objective),
+            )
+        )
         timing = loop.run()
     finally:
         sel.close()

@@ -173,3 +173,27 @@ def test_a_broken_tool_does_not_end_the_run() -> None:
     assert {t.tool for t in run.trials} == {"tpe"}
     errs = {p.tool: p.error for p in run.trials[0].proposals}
     assert "tool crashed" in errs["broken"] and "outside the space" in errs["outside"]
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_hanging_objective_times_out_and_the_run_goes_on(executor) -> None:
+    run = al.optimize(_hangs_on_k3, SPACE, n_trials=6, tools=["random"], seed=0, trial_timeout_s=1.0,
+                      executor=executor)
+    assert len(run.trials) == 6
+    hung = [t for t in run.trials if t.params["k"] == 3]
+    assert all(t.state is TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
+    assert all(t.ok for t in run.trials if t.params["k"] != 3)
+    assert all(t.timings["eval_s"] < 3.0 for t in run.trials)
+
+
+def _hangs_on_k3(c):
+    import time as _t
+
+    if c["k"] == 3:
+        _t.sleep(30)
+    return bowl(c)
+
+
+def test_process_executor_reports_an_unpicklable_objective() -> None:
+    run = al.optimize(lambda c: bowl(c), SPACE, n_trials=2, tools=["random"], seed=0, executor="process")
+    assert all(not t.ok and "evaluation worker failed" in t.error for t in run.trials)

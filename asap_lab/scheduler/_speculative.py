@@ -392,7 +392,8 @@ class SpeculativeLoop(SerialLoop):
             "predicted": y_hat,
             "actual": y,
             "e": e if math.isfinite(e) else None,
-            "tau": self.tuner.tau,
+            "tau": self.tau_per_round[-1] if self.tau_per_round else self.tuner.tau,  # the tau tested
+            "tau_next": self.tuner.tau,
             "frozen": self.tuner.frozen,
             "accepted": accepted,
             "saved_s": saved_s,
