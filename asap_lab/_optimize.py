@@ -258,7 +258,8 @@ def optimize(
         )
     else:
         loop = SerialLoop(objective, sp, pool, sel, **common)
-    events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool])
+    events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool],
+                direction=direction, space=sp.to_dict(), speculate=speculate)
     try:
         sel.bind(
             RunInfo(

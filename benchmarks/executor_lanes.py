@@ -38,12 +38,17 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+_ROUND = [0]
+
+
 def _decisions(llm, n: int) -> list[float]:
     space = Space(SPACE)
     tools = [(t, make_tool(t).description) for t in default_tools()]
     b = PromptBuilder(space, "minimize", tools, n_trials=50)
     out = []
-    for i in range(n):
+    for _ in range(n):
+        _ROUND[0] += 1
+        i = _ROUND[0]  # a new round each call: the same cache situation alone and under load
         props = [
             Proposal(name, space.sample(__import__("numpy").random.default_rng(i))) for name, _ in tools[:3]
         ]
@@ -55,7 +60,7 @@ def _decisions(llm, n: int) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=150)
+    ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--decisions", type=int, default=4)
     args = ap.parse_args()
     objective = MLPDigitsFixedCost(args.epochs)

@@ -218,7 +218,7 @@ class SerialLoop:
                     "exposed_s": exposed,
                 },
                 session=self.session,
-                decision=dict(sel.meta),
+                decision={**sel.meta, "scores": dict(sel.scores)} if sel.scores else dict(sel.meta),
             )
             self.record(trial)
         # the last tell happens after the last evaluation: count it as exposed tool time

@@ -260,7 +260,8 @@ class SpeculativeLoop(SerialLoop):
                 "hidden_s": (d.ask_s + d.select_s) if d.speculative else 0.0,
             },
             session=self.session,
-            decision={**d.selection.meta, "speculative": d.speculative, **d.spec},
+            decision={**d.selection.meta, "speculative": d.speculative, **d.spec,
+                      **({"scores": dict(d.selection.scores)} if d.selection.scores else {})},
         )
 
     def _accept_test(
