@@ -11,11 +11,11 @@ from asap_lab.prompt import PromptBuilder, history_row
 from asap_lab.space import Categorical, Float, Int, Space
 from asap_lab.surrogate import SharedSurrogate
 from asap_lab.testing.tools import make_trial
-from asap_lab.tools import default_tools, make_tool
+from asap_lab.tools import make_tool
 from asap_lab.trial import Proposal, Trial, TrialState
 
 SPACE = Space({"lr": Float(1e-4, 1e-1, log=True), "depth": Int(2, 12), "act": Categorical(["relu", "tanh"])})
-TOOLS = [(n, make_tool(n).description) for n in default_tools()]
+TOOLS = [(n, make_tool(n).description) for n in ("tpe", "cmaes", "qmc", "skopt-gp", "skopt-rf", "skopt-et")]
 
 
 def _objective(c):
