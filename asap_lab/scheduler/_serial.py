@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from asap_lab._objective import Objective, evaluate
+from asap_lab._objective import Objective, Outcome, evaluate
 from asap_lab.control import Controls, Override
 from asap_lab.errors import SpaceError
 from asap_lab.events import EventBus
@@ -19,6 +20,19 @@ from asap_lab.space import Space
 from asap_lab.surrogate import SharedSurrogate
 from asap_lab.tools import BaseTool
 from asap_lab.trial import Proposal, Trial, TrialState
+
+
+@dataclass
+class Decision:
+    """A decided round: its proposals, the pick, and what it cost."""
+
+    proposals: list[Proposal]
+    chosen: Proposal
+    selection: Selection
+    ask_s: float = 0.0
+    select_s: float = 0.0
+    speculative: bool = False
+    spec: dict[str, Any] = field(default_factory=dict)
 
 
 def config_key(params: dict[str, Any]) -> str:
@@ -90,11 +104,13 @@ class SerialLoop:
         return out
 
     def decide(self, proposals: list[Proposal], number: int, history: Sequence[Trial] | None = None,
-               model: SharedSurrogate | None = None) -> tuple[Proposal, Selection, float]:
+               model: SharedSurrogate | None = None, selector: BaseSelector | None = None,
+               ) -> tuple[Proposal, Selection, float]:
         """Run the selector on the valid proposals; fall back to round-robin if it misbehaves.
 
         ``history``/``model`` default to the real history and surrogate (a speculative decision
-        passes the history with its fantasy trial and a surrogate of its own).
+        passes the history with its fantasy trial and a surrogate of its own); ``selector``
+        defaults to the run's selector.
         """
         valid = [p for p in proposals if p.error is None]
         t0 = time.perf_counter()
@@ -108,7 +124,7 @@ class SerialLoop:
                                number, self.n_trials, seed=0 if self.seed is None else self.seed,
                                model=self.surrogate if model is None else model)
         try:
-            sel = self.selector.select(valid, ctx)
+            sel = (selector or self.selector).select(valid, ctx)
             if sel.pick not in {p.tool for p in valid}:
                 raise ValueError(f"picked {sel.pick!r}, not one of this round's tools")
         except Exception as e:
@@ -130,14 +146,47 @@ class SerialLoop:
                 warnings.warn(msg, RuntimeWarning, stacklevel=2)
         return time.perf_counter() - t0
 
-    def record(self, trial: Trial) -> None:
-        """Journal (fsync) the trial, then tell the tools and observers."""
+    def commit(self, trial: Trial) -> None:
+        """Add the finished trial to the history and journal it (fsync)."""
         self.history.append(trial)
         self._evaluated.setdefault(config_key(trial.params), trial.number)
         if self.journal is not None:
             self.journal.append_trial(trial)
+
+    def record(self, trial: Trial) -> None:
+        """Commit the trial, then tell the tools and observers."""
+        self.commit(trial)
         self._pending_tell_s = self.tell_all(trial)
         self.events.emit("trial", trial=trial)
+
+    def make_trial(self, number: int, d: Decision, outcome: Outcome, start_wall: float, eval_s: float,
+                   exposed: float, tell_s: float) -> Trial:
+        """The finished trial of decision ``d`` with its outcome and the round's timings."""
+        sel = d.selection
+        return Trial(
+            number=number,
+            params=d.chosen.params,
+            value=outcome.value,
+            state=TrialState.COMPLETE if outcome.ok else TrialState.FAILED,
+            tool=d.chosen.tool,
+            picked_by=sel.picked_by,
+            rationale=sel.rationale,
+            start=start_wall,
+            end=start_wall + eval_s,
+            error=outcome.error,
+            metrics=outcome.metrics,
+            proposals=tuple(d.proposals),
+            timings={
+                "ask_s": d.ask_s,
+                "tell_s": tell_s,
+                "select_s": d.select_s,
+                "llm_s": float(sel.meta.get("llm_s", 0.0)),
+                "eval_s": eval_s,
+                "exposed_s": exposed,
+            },
+            session=self.session,
+            decision={**sel.meta, "scores": dict(sel.scores)} if sel.scores else dict(sel.meta),
+        )
 
     # Main loop -----------------------------------------------------------------------------
     def _should_stop(self, t_start: float) -> bool:
@@ -196,30 +245,8 @@ class SerialLoop:
             outcome = evaluate(self.objective, chosen.params)
             t1 = time.perf_counter()
             last_end = t1
-            trial = Trial(
-                number=number,
-                params=chosen.params,
-                value=outcome.value,
-                state=TrialState.COMPLETE if outcome.ok else TrialState.FAILED,
-                tool=chosen.tool,
-                picked_by=sel.picked_by,
-                rationale=sel.rationale,
-                start=start_wall,
-                end=start_wall + (t1 - t0),
-                error=outcome.error,
-                metrics=outcome.metrics,
-                proposals=tuple(proposals),
-                timings={
-                    "ask_s": ask_s,
-                    "tell_s": self._pending_tell_s,
-                    "select_s": select_s,
-                    "llm_s": float(sel.meta.get("llm_s", 0.0)),
-                    "eval_s": t1 - t0,
-                    "exposed_s": exposed,
-                },
-                session=self.session,
-                decision={**sel.meta, "scores": dict(sel.scores)} if sel.scores else dict(sel.meta),
-            )
-            self.record(trial)
+            d = Decision(proposals, chosen, sel, ask_s, select_s)
+            tell_s = self._pending_tell_s
+            self.record(self.make_trial(number, d, outcome, start_wall, t1 - t0, exposed, tell_s))
         # the last tell happens after the last evaluation: count it as exposed tool time
         return {"wall_s": time.perf_counter() - t_start, "final_tell_s": self._pending_tell_s}

@@ -18,30 +18,18 @@ share of the wall-clock stays bounded.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+from asap_lab._objective import Outcome
 from asap_lab.scheduler._clock import RealClock, ThreadLane
-from asap_lab.scheduler._serial import SerialLoop, config_key
+from asap_lab.scheduler._serial import Decision, SerialLoop, config_key
 from asap_lab.scheduler._tuner import SelfTuner, relative_error
 from asap_lab.selectors import Selection, SurrogateEISelector
 from asap_lab.surrogate import SharedSurrogate
 from asap_lab.trial import Proposal, Trial, TrialState
-
-
-@dataclass
-class Decision:
-    """A decided round: its proposals, the pick, and what it cost."""
-
-    proposals: list[Proposal]
-    chosen: Proposal
-    selection: Selection
-    ask_s: float = 0.0
-    select_s: float = 0.0
-    speculative: bool = False
-    spec: dict[str, Any] = field(default_factory=dict)
 
 
 class SpeculativeLoop(SerialLoop):
@@ -76,6 +64,7 @@ class SpeculativeLoop(SerialLoop):
         self._decide_ewma: float | None = None
         self._cheap_count = 0
         self._last_tell_s = 0.0
+        self._audit_due: tuple[Decision, float] | None = None
         # persistent surrogates (warm-started fits) for prediction, fantasy decisions and audits
         self._pred_model, self._spec_model, self._audit_model = (
             SharedSurrogate(self.space, self.direction) for _ in range(3)
@@ -101,19 +90,15 @@ class SpeculativeLoop(SerialLoop):
         ov = self.apply_override(proposals, number)
         if ov is not None:
             return Decision(proposals, ov[0], ov[1], ask_s, 0.0)
-        selector = self.selector
+        cheap = False
         if self._cheap_regime():
             k = math.ceil((self._decide_ewma or 0) / max(self._eval_ewma or 1e-9, 1e-9))
             self._cheap_count += 1
-            if self._cheap_count % max(k, 1):
-                selector = self._fallback
-        saved, self.selector = self.selector, selector
-        try:
-            kind = "select" if selector is saved else "select_cheap"  # simulated: charged separately
-            (chosen, sel, _), select_s = self._timed(kind, self.decide, proposals, number)
-        finally:
-            self.selector = saved
-        if selector is not saved:
+            cheap = bool(self._cheap_count % max(k, 1))
+        kind = "select_cheap" if cheap else "select"  # simulated: charged separately
+        selector = self._fallback if cheap else None
+        (chosen, sel, _), select_s = self._timed(kind, self.decide, proposals, number, None, None, selector)
+        if cheap:
             sel = Selection(
                 sel.pick,
                 f"cheap-evaluation regime: {sel.rationale}",
@@ -209,11 +194,8 @@ class SpeculativeLoop(SerialLoop):
                 spec.spec["overrun_s"] = max(spec_done - pending.end, 0.0)
             self._eval_ewma = self._ewma(self._eval_ewma, eval_s)
             last_end = pending.end
-            trial = self._make_trial(number, d, outcome, start_wall, eval_s, exposed, tell_s)
-            self.history.append(trial)
-            self._evaluated.setdefault(config_key(trial.params), trial.number)
-            if self.journal is not None:
-                self.journal.append_trial(trial)
+            trial = self.make_trial(number, d, outcome, start_wall, eval_s, exposed, tell_s)
+            self.commit(trial)  # the tell comes after the accept test (deferred when accepted)
             self.events.emit("trial", trial=trial)
             tell_s = 0.0
             nxt, deferred = self._accept_test(trial, d, spec, spec_error)
@@ -227,41 +209,23 @@ class SpeculativeLoop(SerialLoop):
     def _wall(self) -> float:
         return time.time() if not self.clock.simulated else self.clock.now()
 
-    def _make_trial(
+    def make_trial(
         self,
         number: int,
         d: Decision,
-        outcome: Any,
+        outcome: Outcome,
         start_wall: float,
         eval_s: float,
         exposed: float,
         tell_s: float,
     ) -> Trial:
-        return Trial(
-            number=number,
-            params=d.chosen.params,
-            value=outcome.value,
-            state=TrialState.COMPLETE if outcome.ok else TrialState.FAILED,
-            tool=d.chosen.tool,
-            picked_by=d.selection.picked_by,
-            rationale=d.selection.rationale,
-            start=start_wall,
-            end=start_wall + eval_s,
-            error=outcome.error,
-            metrics=outcome.metrics,
-            proposals=tuple(d.proposals),
-            timings={
-                "ask_s": d.ask_s,
-                "tell_s": tell_s,
-                "select_s": d.select_s,
-                "llm_s": float(d.selection.meta.get("llm_s", 0.0)),
-                "eval_s": eval_s,
-                "exposed_s": exposed,
-                "hidden_s": (d.ask_s + d.select_s) if d.speculative else 0.0,
-            },
-            session=self.session,
-            decision={**d.selection.meta, "speculative": d.speculative, **d.spec,
-                      **({"scores": dict(d.selection.scores)} if d.selection.scores else {})},
+        """The serial loop's trial plus the hidden decision time and the speculation record."""
+        t = super().make_trial(number, d, outcome, start_wall, eval_s, exposed, tell_s)
+        hidden = (d.ask_s + d.select_s) if d.speculative else 0.0
+        return dataclasses.replace(
+            t,
+            timings={**t.timings, "hidden_s": hidden},
+            decision={**t.decision, "speculative": d.speculative, **d.spec},
         )
 
     def _accept_test(
@@ -328,7 +292,7 @@ class SpeculativeLoop(SerialLoop):
     def tell_all(self, trial: Trial) -> float:
         t = super().tell_all(trial)
         self._last_tell_s = t
-        due = getattr(self, "_audit_due", None)
+        due = self._audit_due
         if due is not None:  # shadow audit, on the decision lane while the next trial evaluates
             self._audit_due = None
             spec, e = due
