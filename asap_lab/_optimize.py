@@ -48,7 +48,9 @@ def _check_args(objective: Any, n_trials: Any, direction: Any, seed: Any, timeou
         raise ConfigError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
 
 
-def _check_spec_args(tau: Any, tau_target: Any, executor: Any, simulate: Any) -> None:
+def _check_spec_args(
+    tau: Any, tau_target: Any, executor: Any, simulate: Any, spec_agreement: Any, trial_timeout_s: Any
+) -> None:
     if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau >= 0:
         raise ConfigError(f"tau must be a non-negative number, got {tau!r}")
     if isinstance(tau_target, bool) or not isinstance(tau_target, (int, float)) or not 0 < tau_target < 1:
@@ -57,6 +59,14 @@ def _check_spec_args(tau: Any, tau_target: Any, executor: Any, simulate: Any) ->
         raise ConfigError(f"executor must be 'thread' or 'process', got {executor!r}")
     if simulate is not None and (not isinstance(simulate, dict) or "eval_s" not in simulate):
         raise ConfigError("simulate must be a dict with 'eval_s' (seconds or fn(config, number))")
+    if spec_agreement not in ("ei", "tool"):
+        raise ConfigError(f"spec_agreement must be 'ei' or 'tool', got {spec_agreement!r}")
+    if trial_timeout_s is not None and (
+        isinstance(trial_timeout_s, bool)
+        or not isinstance(trial_timeout_s, (int, float))
+        or trial_timeout_s <= 0
+    ):
+        raise ConfigError(f"trial_timeout_s must be a positive number of seconds, got {trial_timeout_s!r}")
 
 
 def _clock_and_lane(
@@ -109,6 +119,14 @@ def check_arguments(objective: Any, space: Any, kwargs: dict[str, Any]) -> None:
         kwargs.get("direction", "minimize"),
         kwargs.get("seed"),
         kwargs.get("timeout_s"),
+    )
+    _check_spec_args(
+        kwargs.get("tau", 0.1),
+        kwargs.get("tau_target", 0.1),
+        kwargs.get("executor", "thread"),
+        kwargs.get("simulate"),
+        kwargs.get("spec_agreement", "ei"),
+        kwargs.get("trial_timeout_s"),
     )
     sp = Space.coerce(space)
     _resolve_selector(kwargs.get("selector"), kwargs.get("llm"))
@@ -194,9 +212,7 @@ def optimize(
     real-history surrogate) or ``"tool"`` (same tool).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
-    _check_spec_args(tau, tau_target, executor, simulate)
-    if spec_agreement not in ("ei", "tool"):
-        raise ConfigError(f"spec_agreement must be 'ei' or 'tool', got {spec_agreement!r}")
+    _check_spec_args(tau, tau_target, executor, simulate, spec_agreement, trial_timeout_s)
     sp = Space.coerce(space)
     sel = _resolve_selector(selector, llm)
     pool = resolve_tools(tools, sp, direction=direction, seed=seed)
@@ -235,12 +251,6 @@ def optimize(
         controls=controls,
     )
     tuner = None
-    if trial_timeout_s is not None and (
-        isinstance(trial_timeout_s, bool)
-        or not isinstance(trial_timeout_s, (int, float))
-        or trial_timeout_s <= 0
-    ):
-        raise ConfigError(f"trial_timeout_s must be a positive number of seconds, got {trial_timeout_s!r}")
     if speculate or simulate is not None or trial_timeout_s is not None or executor != "thread":
         tuner = SelfTuner(tau=float(tau), target=float(tau_target))
         clock, lane = _clock_and_lane(executor, simulate, trial_timeout_s)
@@ -258,8 +268,15 @@ def optimize(
         )
     else:
         loop = SerialLoop(objective, sp, pool, sel, **common)
-    events.emit("run_start", n_trials=n_trials, resumed=len(history), tools=[t.name for t in pool],
-                direction=direction, space=sp.to_dict(), speculate=speculate)
+    events.emit(
+        "run_start",
+        n_trials=n_trials,
+        resumed=len(history),
+        tools=[t.name for t in pool],
+        direction=direction,
+        space=sp.to_dict(),
+        speculate=speculate,
+    )
     try:
         sel.bind(
             RunInfo(

@@ -147,8 +147,14 @@ def test_events_reach_listeners_and_a_broken_listener_is_detached() -> None:
         raise ValueError("listener bug")
 
     with pytest.warns(RuntimeWarning, match="detached"):
-        run = al.optimize(bowl, SPACE, n_trials=3, tools=["random", "tpe"], seed=0,
-                          callbacks=[lambda ev: kinds.append(ev.kind), broken])
+        run = al.optimize(
+            bowl,
+            SPACE,
+            n_trials=3,
+            tools=["random", "tpe"],
+            seed=0,
+            callbacks=[lambda ev: kinds.append(ev.kind), broken],
+        )
     assert len(run.trials) == 3
     assert kinds[0] == "run_start" and kinds[-1] == "run_end"
     assert kinds.count("trial") == 3 and kinds.count("proposals") == 3 and kinds.count("selection") == 3
@@ -177,8 +183,9 @@ def test_a_broken_tool_does_not_end_the_run() -> None:
 
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_a_hanging_objective_times_out_and_the_run_goes_on(executor) -> None:
-    run = al.optimize(_hangs_on_k3, SPACE, n_trials=6, tools=["random"], seed=0, trial_timeout_s=1.0,
-                      executor=executor)
+    run = al.optimize(
+        _hangs_on_k3, SPACE, n_trials=6, tools=["random"], seed=0, trial_timeout_s=1.0, executor=executor
+    )
     assert len(run.trials) == 6
     hung = [t for t in run.trials if t.params["k"] == 3]
     assert all(t.state is TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
@@ -197,3 +204,16 @@ def _hangs_on_k3(c):
 def test_process_executor_reports_an_unpicklable_objective() -> None:
     run = al.optimize(lambda c: bowl(c), SPACE, n_trials=2, tools=["random"], seed=0, executor="process")
     assert all(not t.ok and "evaluation worker failed" in t.error for t in run.trials)
+
+
+def test_bad_speculation_arguments_fail_before_the_journal_is_touched(tmp_path) -> None:
+    path = tmp_path / "run.jsonl"
+    for kwargs, msg in [
+        ({"trial_timeout_s": 0}, "trial_timeout_s"),
+        ({"spec_agreement": "x"}, "spec_agreement"),
+    ]:
+        with pytest.raises(ConfigError, match=msg):
+            al.optimize(bowl, SPACE, n_trials=2, journal=path, **kwargs)
+        with pytest.raises(ConfigError, match=msg):
+            al.start(bowl, SPACE, n_trials=2, journal=path, **kwargs)
+    assert not path.exists()
