@@ -20,22 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import asap_lab as al
-from asap_lab.tools import BaseTool
-
-
-class UniformTool(BaseTool):
-    """Uniform proposals from its own RNG; learns nothing (keeps optimizer cost out of the figure)."""
-
-    name = "uniform"
-
-    def _setup(self) -> None:
-        self._rng = np.random.default_rng(self.seed_)
-
-    def ask(self):
-        return self.space_.from_unit(self._rng.random(len(self.space_)))
-
-    def tell(self, trial) -> None:
-        self.n_told_ += 1
+from asap_lab.testing.tools import UniformTool
 
 
 def main() -> None:

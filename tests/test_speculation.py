@@ -16,6 +16,7 @@ from asap_lab.journal import read_journal
 from asap_lab.scheduler import SelfTuner, relative_error
 from asap_lab.selectors import BaseSelector, Selection
 from asap_lab.tasks import get_task
+from asap_lab.testing.tools import UniformTool
 from asap_lab.tools import RandomTool
 
 TASK = get_task("branin")
@@ -192,24 +193,6 @@ class LastValueSelector(BaseSelector):
         return Selection(proposals[i].tool, f"bucket {i}", "selector:last-value")
 
 
-class JitterTool(RandomTool.__base__.__base__):  # BaseTool: a cheap, forkable test tool
-    """Uniform proposals from its own RNG (cheap to fork, unlike a study with 500 trials)."""
-
-    def __init__(self, name):
-        super().__init__(name=name)
-
-    def _setup(self):
-        import numpy as np
-
-        self._rng = np.random.default_rng(self.seed_)
-
-    def ask(self):
-        return self.space_.from_unit(self._rng.random(len(self.space_)))
-
-    def tell(self, trial):
-        self.n_told_ += 1
-
-
 def noisy_branin(c):
     """Branin times a log-normal factor (sd 0.4) drawn from the configuration: a stationary world
     where no surrogate predicts well, so large relative errors keep occurring."""
@@ -229,7 +212,7 @@ def _tuner_run(**kw):
             seed=0,
             speculate=True,
             selector=LastValueSelector(),
-            tools=[JitterTool("a"), JitterTool("b"), JitterTool("c")],
+            tools=[UniformTool(name="a"), UniformTool(name="b"), UniformTool(name="c")],
             simulate=SIM,
             spec_agreement="tool",
             **kw,

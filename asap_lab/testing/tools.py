@@ -59,6 +59,25 @@ def make_trial(number: int, params: dict[str, Any], value: float | None, tool: s
                  error=None if value is not None else "injected failure")
 
 
+class UniformTool(BaseTool):
+    """The smallest complete tool: uniform proposals from its own RNG, learns nothing.
+
+    A reference for writing tools (the base class is all it needs), and a cheap, forkable
+    stand-in where optimizer cost must stay out of a measurement.
+    """
+
+    name = "uniform"
+
+    def _setup(self) -> None:
+        self._rng = np.random.default_rng(self.seed_)
+
+    def ask(self) -> dict[str, Any]:
+        return self.space_.from_unit(self._rng.random(len(self.space_)))
+
+    def tell(self, trial: Trial) -> None:
+        self.n_told_ += 1
+
+
 def _bound(factory: ToolFactory, space: Space, seed: int, direction: str = "minimize") -> BaseTool:
     tool = factory()
     tool.bind(space, direction=direction, seed=seed)
