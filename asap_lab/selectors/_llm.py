@@ -101,7 +101,7 @@ class LLMSelector(BaseSelector):
     def _default_budget(self) -> int:
         try:
             ctx = int(self.backend_.context_tokens)
-        except (NotImplementedError, Exception):
+        except Exception:  # unknown context (NotImplementedError or a server that will not say): 4096
             ctx = 4096
         return max(ctx - self.rationale_chars - 128, 512)
 
