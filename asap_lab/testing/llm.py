@@ -229,6 +229,16 @@ class LlamaCppServerProcess:
             if stream is not None:
                 stream.close()
 
+    def kill(self) -> None:
+        """SIGKILL the server (a crash, for fault-injection tests); :meth:`stop` still cleans up."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def __enter__(self) -> Self:
         return self.start()
 
