@@ -34,13 +34,20 @@ from asap_lab.trial import Trial, loss_of
 
 StorageLike = str | os.PathLike[str] | BaseStorage
 _JOURNAL_SUFFIXES = (".log", ".jsonl")
-#: Run-level stats copied into the study's ``asap_stats`` user attribute (lists are left out).
+#: Run-level stats copied into the study's ``asap_stats``: scalars and flat dicts (lists are left out).
 _SCALARS = (int, float, str, bool, type(None))
 
 
 def _jsonable(o: Any) -> Any:
     """``o`` as strict JSON values (numpy scalars to Python, NaN/inf to None)."""
     return json.loads(dumps({"v": o}))["v"]
+
+
+def _flat(v: Any) -> bool:
+    """A scalar, or a dict of scalars (``picks``): what ``asap_stats`` keeps."""
+    if isinstance(v, dict):
+        return all(isinstance(x, _SCALARS) for x in v.values())
+    return isinstance(v, _SCALARS)
 
 
 def _version() -> str:
@@ -239,9 +246,7 @@ class Source:
         return f"asap-{session}" if session else "asap"
 
     def study_attrs(self) -> dict[str, Any]:
-        stats = {k: v for k, v in self.stats.items() if isinstance(v, _SCALARS)}
-        if isinstance(self.stats.get("picks"), dict):
-            stats["picks"] = self.stats["picks"]
+        stats = {k: v for k, v in self.stats.items() if _flat(v)}
         ok = [t for t in self.trials if loss_of(t, self.direction) is not None]
         best = min(ok, key=lambda t: (loss_of(t, self.direction), t.number)) if ok else None
         picks: dict[str, int] = {}
