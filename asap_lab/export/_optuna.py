@@ -34,6 +34,8 @@ from asap_lab.trial import Trial, loss_of
 
 StorageLike = str | os.PathLike[str] | BaseStorage
 _JOURNAL_SUFFIXES = (".log", ".jsonl")
+#: Trial start times below this (2001-09-09) come from a simulated clock, not Unix time.
+_REAL_TIME = 1e9
 #: Run-level stats copied into the study's ``asap_stats``: scalars and flat dicts (lists are left out).
 _SCALARS = (int, float, str, bool, type(None))
 
@@ -156,7 +158,7 @@ def frozen_trial(trial: Trial, distributions: dict[str, BaseDistribution]) -> Fr
         )
     except ValueError as e:
         raise ConfigError(f"trial {trial.number} does not fit the space's distributions: {e}") from None
-    if trial.start > 0 and trial.end >= trial.start:
+    if trial.start >= _REAL_TIME and trial.end >= trial.start:  # else a simulated clock: export time
         ft.datetime_start = _when(trial.start)
         ft.datetime_complete = _when(trial.end)
     return ft
