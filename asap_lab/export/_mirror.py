@@ -86,9 +86,9 @@ class OptunaMirror:
         self._dists = space.to_optuna()
         self._done = exported_params(study)
         self._tools = list(data.get("tools", []))
-        src = Source([], space, direction, self._tools)
+        attrs = Source([], space, direction, self._tools).study_attrs()
         for key in ("asap_version", "asap_direction", "asap_space", "asap_tools"):
-            study.set_user_attr(key, src.study_attrs()[key])
+            study.set_user_attr(key, attrs[key])
         self.study = study
 
     def _end(self, run: Any) -> None:

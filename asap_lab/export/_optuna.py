@@ -23,6 +23,7 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.storages import BaseStorage
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, create_trial
 from optuna.trial import TrialState as OptunaState
 
@@ -86,11 +87,11 @@ def _is_asap_journal(path: Path) -> bool:
     return head.lstrip().startswith(b'{"type":"header"')
 
 
-def open_storage(storage: StorageLike, *, source: Path | None = None) -> BaseStorage:
+def open_storage(storage: StorageLike) -> BaseStorage:
     """An Optuna storage for ``storage``: a URL (``RDBStorage``), a ``.log``/``.jsonl`` path
     (``JournalStorage`` over a ``JournalFileBackend``) or a ``BaseStorage`` (returned as is).
 
-    Refuses the asap journal ``source`` itself, or any asap journal, as an Optuna journal file.
+    An asap journal is refused as an Optuna journal file (the formats differ).
     """
     check_storage(storage)
     if isinstance(storage, BaseStorage):
@@ -100,15 +101,9 @@ def open_storage(storage: StorageLike, *, source: Path | None = None) -> BaseSto
         if "://" in s:
             return optuna.storages.RDBStorage(s)
         path = Path(s).expanduser()
-        if (source is not None and path.exists() and path.resolve() == source.resolve()) or _is_asap_journal(
-            path
-        ):
-            raise ConfigError(
-                f"{path} is an asap journal, not an Optuna journal file; export to another path"
-            )
+        if _is_asap_journal(path):
+            raise ConfigError(f"{path} is an asap journal, not an Optuna journal file; use another path")
         path.parent.mkdir(parents=True, exist_ok=True)
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
         return JournalStorage(JournalFileBackend(str(path)))
     except ConfigError:
         raise
@@ -334,7 +329,7 @@ def to_optuna(
     if (space is not None or direction is not None) and isinstance(source, (Run, str, os.PathLike)):
         raise ConfigError("space= and direction= are only for a list of trials; a run or journal has its own")
     src = load_source(source, space=space, direction=direction)
-    st = open_storage(storage, source=src.journal)
+    st = open_storage(storage)
     name = study_name or src.default_name
     study = open_study(st, name, src.direction, src.space, overwrite=overwrite)
     dists = src.space.to_optuna()
