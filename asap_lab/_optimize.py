@@ -12,8 +12,10 @@ from asap_lab._run import Run, summarize
 from asap_lab.control import Controls
 from asap_lab.errors import ConfigError
 from asap_lab.events import EventBus, Listener
+from asap_lab.executors import RAY_HINT, BaseExecutor, make_executor
 from asap_lab.journal import Journal
 from asap_lab.scheduler import (
+    ParallelLoop,
     ProcessLane,
     RealClock,
     SelfTuner,
@@ -55,8 +57,6 @@ def _check_spec_args(
         raise ConfigError(f"tau must be a non-negative number, got {tau!r}")
     if isinstance(tau_target, bool) or not isinstance(tau_target, (int, float)) or not 0 < tau_target < 1:
         raise ConfigError(f"tau_target must be a rate in (0, 1), got {tau_target!r}")
-    if executor not in ("thread", "process"):
-        raise ConfigError(f"executor must be 'thread' or 'process', got {executor!r}")
     if simulate is not None and (not isinstance(simulate, dict) or "eval_s" not in simulate):
         raise ConfigError("simulate must be a dict with 'eval_s' (seconds or fn(config, number))")
     if spec_agreement not in ("ei", "tool"):
@@ -69,13 +69,45 @@ def _check_spec_args(
         raise ConfigError(f"trial_timeout_s must be a positive number of seconds, got {trial_timeout_s!r}")
 
 
+def _check_executor_args(executor: Any, n_workers: Any, ordered: Any, simulate: Any) -> int:
+    """Validate ``executor``/``n_workers``/``ordered``; returns the number of workers."""
+    if not isinstance(executor, BaseExecutor) and executor not in ("thread", "process", "ray"):
+        raise ConfigError(f"executor must be 'thread', 'process', 'ray' or a BaseExecutor, got {executor!r}")
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int)
+                                  or n_workers < 1):
+        raise ConfigError(f"n_workers must be a positive integer, got {n_workers!r}")
+    if not isinstance(ordered, bool):
+        raise ConfigError(f"ordered must be True or False, got {ordered!r}")
+    if isinstance(executor, BaseExecutor):
+        if n_workers is not None and n_workers != executor.n_slots:
+            raise ConfigError(f"n_workers={n_workers} but the executor has {executor.n_slots} slots "
+                              "(give the number to one of them)")
+        n_workers = executor.n_slots
+    if simulate is not None and (isinstance(executor, BaseExecutor) or executor == "ray"):
+        raise ConfigError("simulate evaluates on a virtual clock and takes no executor "
+                          "(n_workers=N simulates N slots)")
+    if executor == "ray" and simulate is None:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError(RAY_HINT)
+    return 1 if n_workers is None else n_workers
+
+
 def _clock_and_lane(
-    executor: str, simulate: dict[str, Any] | None, timeout_s: float | None
+    executor: str | BaseExecutor, simulate: dict[str, Any] | None, timeout_s: float | None,
+    n_workers: int = 1,
 ) -> tuple[Any, Any]:
     if simulate is not None:
         clock = SimClock(simulate.get("latency"))
-        return clock, SimLane(clock, simulate["eval_s"], timeout_s)
-    return RealClock(), (ThreadLane(timeout_s) if executor == "thread" else ProcessLane(timeout_s))
+        return clock, SimLane(clock, simulate["eval_s"], timeout_s, n_slots=n_workers)
+    if isinstance(executor, BaseExecutor):
+        if timeout_s is not None:
+            executor.timeout_s = timeout_s
+        return RealClock(), executor
+    if n_workers == 1 and executor in ("thread", "process"):
+        return RealClock(), (ThreadLane(timeout_s) if executor == "thread" else ProcessLane(timeout_s))
+    return RealClock(), make_executor(executor, n_workers, timeout_s)
 
 
 def _spec_stats(loop: Any, tuner: SelfTuner) -> dict[str, Any]:
@@ -127,6 +159,10 @@ def check_arguments(objective: Any, space: Any, kwargs: dict[str, Any]) -> None:
         kwargs.get("simulate"),
         kwargs.get("spec_agreement", "ei"),
         kwargs.get("trial_timeout_s"),
+    )
+    _check_executor_args(
+        kwargs.get("executor", "thread"), kwargs.get("n_workers"), kwargs.get("ordered", False),
+        kwargs.get("simulate"),
     )
     sp = Space.coerce(space)
     _resolve_selector(kwargs.get("selector"), kwargs.get("llm"))
@@ -180,10 +216,12 @@ def optimize(
     tau: float = 0.1,
     freeze_tau: bool = False,
     tau_target: float = 0.1,
-    executor: str = "thread",
+    executor: str | BaseExecutor = "thread",
     simulate: dict[str, Any] | None = None,
     spec_agreement: str = "ei",
     trial_timeout_s: float | None = None,
+    n_workers: int | None = None,
+    ordered: bool = False,
 ) -> Run:
     """Optimise ``objective`` over ``space`` with a pool of tools and a selector.
 
@@ -210,9 +248,17 @@ def optimize(
     abandoned, a process killed) and the run goes on. ``spec_agreement`` defines decision quality
     for the Self-Tuner: ``"ei"`` (the speculative pick is as good as the serial one under the
     real-history surrogate) or ``"tool"`` (same tool).
+
+    ``n_workers=N`` keeps N evaluations in flight (the parallel loop; speculation is then per
+    slot) on ``executor``: ``"thread"``/``"process"`` (a local pool of N), ``"ray"`` (Ray tasks on
+    a local Ray, or the cluster ``ray.init`` was given; ``pip install -e ".[ray]"``) or an
+    :class:`~asap_lab.executors.BaseExecutor` such as ``RayExecutor(address, n_workers=N,
+    on_worker_lost="retry")``. Trials are numbered as results land; ``ordered=True`` takes results
+    in submission order, so the run does not depend on timing (see ``docs/executors.md``).
     """
     _check_args(objective, n_trials, direction, seed, timeout_s)
     _check_spec_args(tau, tau_target, executor, simulate, spec_agreement, trial_timeout_s)
+    nw = _check_executor_args(executor, n_workers, ordered, simulate)
     sp = Space.coerce(space)
     sel = _resolve_selector(selector, llm)
     pool = resolve_tools(tools, sp, direction=direction, seed=seed)
@@ -251,10 +297,15 @@ def optimize(
         controls=controls,
     )
     tuner = None
-    if speculate or simulate is not None or trial_timeout_s is not None or executor != "thread":
+    if nw > 1 or speculate or simulate is not None or trial_timeout_s is not None or executor != "thread":
         tuner = SelfTuner(tau=float(tau), target=float(tau_target))
-        clock, lane = _clock_and_lane(executor, simulate, trial_timeout_s)
-        loop: SerialLoop = SpeculativeLoop(
+        try:  # a Ray executor starts (or reaches) Ray here
+            clock, lane = _clock_and_lane(executor, simulate, trial_timeout_s, nw)
+        except BaseException:
+            if jr is not None:
+                jr.close()
+            raise
+        loop: SerialLoop = (ParallelLoop if nw > 1 else SpeculativeLoop)(
             objective,
             sp,
             pool,
@@ -265,6 +316,7 @@ def optimize(
             enabled=speculate,
             agreement=spec_agreement,
             **common,
+            **({"ordered": ordered} if nw > 1 else {}),
         )
     else:
         loop = SerialLoop(objective, sp, pool, sel, **common)
@@ -276,6 +328,7 @@ def optimize(
         direction=direction,
         space=sp.to_dict(),
         speculate=speculate,
+        n_workers=nw,
     )
     try:
         sel.bind(
@@ -292,7 +345,7 @@ def optimize(
         sel.close()
         if jr is not None:
             jr.close()
-    stats = summarize(history, session, timing["wall_s"], timing["final_tell_s"])
+    stats = summarize(history, session, timing["wall_s"], timing["final_tell_s"], n_workers=nw)
     stats["tool_errors"] = list(loop.tool_errors)
     if tuner is not None:
         stats.update(_spec_stats(loop, tuner))

@@ -55,13 +55,18 @@ class Run:
                 f"wall_s={self.stats.get('wall_s', 0.0):.2f})")
 
 
-def summarize(trials: list[Trial], session: str, wall_s: float, final_tell_s: float) -> dict[str, Any]:
+def summarize(trials: list[Trial], session: str, wall_s: float, final_tell_s: float,
+              n_workers: int = 1) -> dict[str, Any]:
     """Time decomposition of one session: where the wall-clock went.
 
     ``eval_s`` is time inside the objective, ``tools_s`` asking and telling the tools,
     ``select_s`` the selector (``llm_s`` the part spent in the LLM), ``exposed_s`` the time
     between the end of one evaluation and the start of the next (plus the final tell), and
     ``overhead_ratio`` = wall / eval (R in the benchmarks; 1.0 means nothing was exposed).
+    With ``n_workers`` > 1 those sums run over the slots: ``exposed_s`` adds each slot's idle
+    gaps, R ideally falls to 1 / n_workers, and ``parallel_efficiency`` = eval / (n_workers x
+    wall) is the share of worker time spent evaluating; ``workers`` counts this session's
+    trials per worker (``trial.decision["worker"]``: host:pid, or Ray node:pid).
     """
     mine = [t for t in trials if t.session == session]
     tm = [t.timings for t in mine]
@@ -79,6 +84,13 @@ def summarize(trials: list[Trial], session: str, wall_s: float, final_tell_s: fl
         "n_failed": sum(not t.ok for t in trials),
         "overhead_ratio": wall_s / eval_s if eval_s > 0 else float("inf"),
     }
+    stats["n_workers"] = n_workers
+    stats["parallel_efficiency"] = eval_s / (n_workers * wall_s) if wall_s > 0 else None
+    workers: dict[str, int] = {}
+    for t in mine:
+        if "worker" in t.decision:
+            workers[str(t.decision["worker"])] = workers.get(str(t.decision["worker"]), 0) + 1
+    stats["workers"] = workers
     stats.update(_llm_stats(mine))
     picks: dict[str, int] = {}
     for t in trials:

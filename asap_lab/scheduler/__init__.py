@@ -1,11 +1,14 @@
-"""Schedulers that drive rounds: the serial loop and the speculative scheduler."""
+"""Schedulers that drive rounds: the serial loop, the speculative scheduler and the parallel loop."""
 
-from asap_lab.scheduler._clock import ProcessLane, RealClock, SimClock, SimLane, ThreadLane
+from asap_lab.scheduler._clock import Pending, ProcessLane, RealClock, SimClock, SimLane, ThreadLane
+from asap_lab.scheduler._parallel import ParallelLoop
 from asap_lab.scheduler._serial import SerialLoop
 from asap_lab.scheduler._speculative import SpeculativeLoop
 from asap_lab.scheduler._tuner import SelfTuner, relative_error
 
 __all__ = [
+    "ParallelLoop",
+    "Pending",
     "ProcessLane",
     "RealClock",
     "SelfTuner",
