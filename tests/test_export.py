@@ -53,7 +53,7 @@ def _storage(d: Any, kind: str) -> str:
     return f"sqlite:///{d / 'runs.db'}" if kind == "sqlite" else str(d / "runs.log")
 
 
-def check_study(study: optuna.Study, run: Run, *, numbers_match: bool = True) -> None:
+def check_study(study: optuna.Study, run: Run) -> None:
     """Every Optuna trial is the asap trial it came from."""
     assert study.direction.name.lower() == run.direction
     fts = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
@@ -61,8 +61,7 @@ def check_study(study: optuna.Study, run: Run, *, numbers_match: bool = True) ->
     assert [ft.user_attrs["asap_number"] for ft in fts] == [t.number for t in run.trials]
     dists = run.space.to_optuna()
     for ft, t in zip(fts, run.trials, strict=True):
-        if numbers_match:
-            assert ft.number == t.number
+        assert ft.number == t.number
         assert ft.params == t.params
         for k, v in t.params.items():
             assert type(ft.params[k]) is type(v), (k, ft.params[k], v)
