@@ -193,6 +193,20 @@ def test_mirror_of_a_speculative_simulated_run(tmp_path) -> None:
     assert all(t.datetime_start >= t0 - datetime.timedelta(seconds=1) for t in live.trials)
 
 
+def test_mirror_of_a_parallel_run(tmp_path) -> None:
+    mirror = OptunaMirror(_storage(tmp_path, "journal"), "par")
+    run = al.optimize(objective, SPACE, n_trials=8, tools=["random", "qmc"], seed=6, executor="thread",
+                      n_workers=2, callbacks=[mirror])
+    assert mirror.error is None and mirror.n_added == 8
+    by_number = sorted(mirror.study.trials, key=lambda t: t.user_attrs["asap_number"])
+    posthoc = to_optuna(run, optuna.storages.InMemoryStorage(), "par").trials
+    assert [t.user_attrs for t in by_number] == [t.user_attrs for t in posthoc]
+    def key(ts: list[Any]) -> list[Any]:
+        return [(t.params, t.state, t.value) for t in ts]
+
+    assert key(by_number) == key(posthoc)
+
+
 class FlakyStorage(optuna.storages.InMemoryStorage):
     """A storage whose disk 'fills up' after ``ok`` trials."""
 
