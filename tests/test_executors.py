@@ -55,11 +55,7 @@ def test_process_executor_conforms() -> None:
 def local_ray():
     if not HAVE_RAY:
         pytest.skip('ray is not installed (pip install -e ".[ray]"); CI installs it')
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 2**20)
-    yield ray
-    ray.shutdown()
+    return conf.shared_local_ray()  # shut down at exit, shared with tests/test_ray.py
 
 
 @pytest.mark.slow
@@ -116,8 +112,8 @@ def test_slots_prefer_different_tools() -> None:
 @pytest.mark.slow
 def test_ordered_results_do_not_depend_on_the_executor() -> None:
     kw = dict(n_trials=8, tools=TOOLS, seed=3, n_workers=2, ordered=True)
-    a = al.optimize(bowl, SPACE, executor="thread", **kw)
-    b = al.optimize(bowl, SPACE, executor="process", **kw)
+    a = al.optimize(conf.bowl, SPACE, executor="thread", **kw)
+    b = al.optimize(conf.bowl, SPACE, executor="process", **kw)
     assert [(t.params, t.value, t.tool) for t in a.trials] == [(t.params, t.value, t.tool) for t in b.trials]
     assert b.stats["workers"] and all(":" in w for w in b.stats["workers"])
 

@@ -62,6 +62,35 @@ class Rendezvous:
         return float(len(os.listdir(self.folder)))
 
 
+def bowl(c: dict[str, Any]) -> float:
+    """A deterministic objective on ``{"x": Float, "k": Int}``."""
+    return (float(c["x"]) - 1.0) ** 2 + abs(int(c["k"]) - 2)
+
+
+class PidGate:
+    """Writes ``pid-<pid>-<id>.json`` (the config) into ``folder``, waits until ``folder/release``
+    exists (up to ``patience_s``), sleeps ``sleep_s``, returns :func:`bowl`: a test can see which
+    process runs which configuration and kill it mid-trial."""
+
+    def __init__(self, folder: str, sleep_s: float = 0.0, patience_s: float = 60.0) -> None:
+        self.folder, self.sleep_s, self.patience_s = folder, sleep_s, patience_s
+
+    def __call__(self, c: dict[str, Any]) -> float:
+        import json
+
+        path = os.path.join(self.folder, f"pid-{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
+        with open(path + ".tmp", "w") as fh:
+            json.dump(c, fh)
+        os.replace(path + ".tmp", path)
+        t0 = time.monotonic()
+        while not os.path.exists(os.path.join(self.folder, "release")):
+            if time.monotonic() - t0 > self.patience_s:
+                break
+            time.sleep(0.02)
+        time.sleep(self.sleep_s)
+        return bowl(c)
+
+
 def check_result_and_worker(factory: ExecutorFactory) -> None:
     """A result comes back with its metrics, ``end`` and a worker id; ``close`` then reuse works."""
     ex = factory(1, None)
@@ -147,3 +176,24 @@ def run_conformance(factory: ExecutorFactory, n_workers: int = 2) -> None:
     check_slots_run_at_once(factory, n_workers)
     check_busy_slots_refuse(factory, n_workers)
     check_timeout(factory)
+
+
+def shared_local_ray(num_cpus: int = 2) -> Any:
+    """``ray.init`` a light local Ray once per process (no dashboard, no log forwarding, a small
+    object store) and shut it down at exit; test modules share it (each start costs seconds)."""
+    import atexit
+
+    import ray
+
+    for attempt in range(3):  # on a loaded machine the raylet can miss Ray's fixed 30 s start window
+        if ray.is_initialized():
+            break
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=100 * 2**20)
+            atexit.register(ray.shutdown)
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
+    return ray
