@@ -134,6 +134,13 @@ function lineChart({ title, cls, pts, xKey, xLabel, direction }) {
       svg("title", { text: `trial ${p.n}: ${num(p.value)} (${p.tool}, ${p.by})` })));
   }
   root.append(dots);
+  const fails = svg("g", { class: "asap-fails" });  // failed trials: a cross on the x axis
+  for (const p of pts.filter((q) => q.error)) {
+    const X = sx(p[xKey]), Y = H - M.b;
+    fails.append(svg("path", { d: `M${X - 3},${Y - 3}L${X + 3},${Y + 3}M${X - 3},${Y + 3}L${X + 3},${Y - 3}`,
+      class: "asap-failed" }, svg("title", { text: `trial ${p.n} failed: ${p.error}` })));
+  }
+  root.append(fails);
   let d = "";
   bestPts.forEach((p, i) => {
     const X = sx(p.x), Y = sy(p.y);
@@ -230,7 +237,11 @@ function header(info) {
       h("span", { text: `${done} / ${n} trials` + (info.resumed ? ` (${info.resumed} resumed)` : "") })),
     h("span", { class: "asap-kpi" }, "best ", h("b", { class: "asap-best-value", text: best })),
     h("span", { class: "asap-kpi", text: `wall ${secs(info.elapsed)}` }),
-  ];
+    info.failed ? h("span", { class: "asap-kpi asap-kpi-failed", title: "trials whose objective failed (reason in the round view)",
+      text: `${info.failed} failed` }) : null,
+    info.fallbacks ? h("span", { class: "asap-kpi asap-kpi-fallback", title: "LLM decisions that fell back to the selector",
+      text: `${info.fallbacks} LLM fallback${info.fallbacks > 1 ? "s" : ""}` }) : null,
+  ].filter(Boolean);
 }
 
 function proposalTable(rv, canControl, send, fillConfig) {

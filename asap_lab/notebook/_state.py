@@ -159,7 +159,8 @@ class RunState:
         self.trials.append({
             "n": tr.number, "value": tr.value if tr.ok else None, "ok": tr.ok, "t": max(tr.end - t0, 0.0),
             "tool": tr.tool, "by": tr.picked_by, "kv_prompt": dec.get("prompt_tokens"),
-            "kv_cached": dec.get("cached_tokens"),
+            "kv_cached": dec.get("cached_tokens"), "error": None if tr.ok else (tr.error or "failed")[:200],
+            "fallback": dec.get("fallback_reason"),
         })
         for k in ("eval_s", "select_s", "llm_s", "exposed_s"):
             self.live_timing[k] += float(tr.timings.get(k, 0.0))
@@ -232,6 +233,8 @@ class RunState:
                 "best": best, "best_trial": best_n, "direction": self.direction, "error": self.error,
                 "resumed": self.resumed, "elapsed": self.timing()["wall_s"],
                 "live": not self.finished, "tau": self.tau,
+                "failed": sum(not r["ok"] for r in self.trials),
+                "fallbacks": sum(r["by"] == "fallback" for r in self.trials),
             }
             rv = self.rounds.get(shown) if shown is not None else None
             return clean({

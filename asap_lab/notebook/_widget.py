@@ -62,7 +62,7 @@ class AsapWidget(anywidget.AnyWidget):
         self._flusher: threading.Thread | None = None
         self._controls_seen: tuple[Any, ...] = ()
         self.on_msg(self._on_msg)
-        self.observe(lambda _change: self._mark(), names="view_round")
+        self.observe(self._on_view_round, names="view_round")
         self._flush_lock = threading.Lock()
         if handle is None:
             self.controls = False
@@ -74,6 +74,12 @@ class AsapWidget(anywidget.AnyWidget):
             self._flusher.start()
 
     # state -> traitlets ----------------------------------------------------------------------
+    def _on_view_round(self, _change: Any) -> None:
+        """The browser browses rounds: the flusher shows it, or (run over, replay) flush now."""
+        self._mark()
+        if self._flusher is None or not self._flusher.is_alive():
+            self.flush()
+
     def _mark(self) -> None:
         with self.state.lock:
             self.state.dirty = True

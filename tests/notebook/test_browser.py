@@ -131,47 +131,60 @@ def _notebook(root: Path, cells: list[str]) -> str:
     return "live.ipynb"
 
 
+class Lab:
+    """A notebook opened in JupyterLab in headless chromium; ``run_cell(i)``, ``output(i)``."""
+
+    def __init__(self, p, lab, tmp_path, cells: list[str]) -> None:
+        from playwright.sync_api import expect
+
+        url, root, token = lab
+        name = _notebook(root, cells)
+        self.ctx = p.chromium.launch_persistent_context(
+            str(tmp_path / "chrome"), executable_path=str(CHROMIUM), headless=True, args=CHROME_ARGS,
+            viewport={"width": 1300, "height": 1700})
+        page = self.page = self.ctx.new_page()
+        page.set_default_timeout(90_000)
+        expect.set_options(timeout=60_000)  # the first cell waits for the kernel to start
+        page.goto(f"{url}/lab/tree/{name}?token={token}")
+        self.cells = page.locator(".jp-NotebookPanel .jp-Cell")
+        expect(self.cells).to_have_count(len(cells))
+        expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle")  # the kernel is up
+        for _ in range(3):  # a key press before the page settles can get lost: retry this idempotent cell
+            self.run_cell(0)
+            try:
+                expect(self.cells.nth(0).locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"),
+                                                                                 timeout=20_000)
+                break
+            except AssertionError:
+                continue
+        expect(self.cells.nth(0).locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
+
+    def run_cell(self, i: int) -> None:  # click the prompt, not the middle (a widget button may be there)
+        self.cells.nth(i).locator(".jp-InputPrompt").click()
+        self.page.keyboard.press("Shift+Enter")
+
+    def output(self, i: int):
+        return self.cells.nth(i).locator(".jp-OutputArea-output")
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
 def test_widget_in_jupyterlab_controls_the_run(lab, tmp_path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    url, root, token = lab
     spec = _speculation_available()
     flags = "-n 80 --selector ei --tools tpe,qmc,random --seed 0" + (" --speculate" if spec else "")
     stop = 'asap_run.stop(wait=True)\nprint("stopped:", asap_run.done, len(asap_run.trials))'
-    name = _notebook(root, ["%load_ext asap_lab", f"%%asap {flags}\n{OBJECTIVE}",
-                            'print("kernel free:", asap_run.running, 6 * 7)', CHECK, stop])
+    cells = ["%load_ext asap_lab", f"%%asap {flags}\n{OBJECTIVE}",
+             'print("kernel free:", asap_run.running, 6 * 7)', CHECK, stop]
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / "chrome"), executable_path=str(CHROMIUM), headless=True, args=CHROME_ARGS,
-            viewport={"width": 1300, "height": 1700})
+        nb = Lab(p, lab, tmp_path, cells)
         try:
-            page = ctx.new_page()
-            page.set_default_timeout(90_000)
-            expect.set_options(timeout=60_000)  # the first cell waits for the kernel to start
-            page.goto(f"{url}/lab/tree/{name}?token={token}")
-            cells = page.locator(".jp-NotebookPanel .jp-Cell")
-            expect(cells).to_have_count(5)
-
-            def run_cell(i: int) -> None:  # click the prompt, not the middle (a widget button may be there)
-                cells.nth(i).locator(".jp-InputPrompt").click()
-                page.keyboard.press("Shift+Enter")
-
-            def output(i: int):
-                return cells.nth(i).locator(".jp-OutputArea-output")
-
-            expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle")  # the kernel is up
-            for _ in range(3):  # a key press before the page settles can get lost: retry this idempotent cell
-                run_cell(0)
-                try:
-                    expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"),
-                                                                                timeout=20_000)
-                    break
-                except AssertionError:
-                    continue
-            expect(cells.nth(0).locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
+            page, run_cell, output = nb.page, nb.run_cell, nb.output
             run_cell(1)
-            w = cells.nth(1).locator(".asap-w")
+            w = nb.cells.nth(1).locator(".asap-w")
             expect(w).to_be_visible()
             expect(w.locator(".asap-proposals tbody tr[data-tool]")).to_have_count(3)
             expect(w.locator(".asap-rationale")).to_have_text(re.compile(r"\w{4,}"))
@@ -206,4 +219,48 @@ def test_widget_in_jupyterlab_controls_the_run(lab, tmp_path) -> None:
             expect(w.locator(".asap-status")).to_have_text("stopped")
             w.screenshot(path=str(ARTIFACTS / "widget_final.png"))
         finally:
-            ctx.close()
+            nb.close()
+
+
+FLAKY = """\
+import time
+import asap_lab as al
+calls = []
+
+def objective(c):
+    calls.append(c)
+    time.sleep(0.2)
+    if len(calls) % 2 == 0:
+        raise ValueError("diverged: loss is nan")
+    return (c["x"] - 1) ** 2
+
+space = {"x": al.Float(-3, 3)}"""
+
+
+def test_widget_in_jupyterlab_shows_failures_and_llm_fallbacks(lab, tmp_path) -> None:
+    """Every other evaluation raises and the LLM server is down (nothing listens on its port):
+    the widget shows the failure count and crosses, each failure's reason and each fallback's."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dead = f"openai:http://127.0.0.1:{_free_port()}/v1#m"
+    cells = ["%load_ext asap_lab", f"%%asap -n 6 --llm {dead} --tools tpe,qmc --seed 0\n{FLAKY}"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        nb = Lab(p, lab, tmp_path, cells)
+        try:
+            nb.run_cell(1)
+            w = nb.cells.nth(1).locator(".asap-w")
+            expect(w.locator(".asap-status")).to_have_text("done")
+            expect(w.locator(".asap-kpi-failed")).to_have_text("3 failed")
+            expect(w.locator(".asap-kpi-fallback")).to_have_text("6 LLM fallbacks")
+            expect(w.locator("svg.asap-chart-trials path.asap-failed")).to_have_count(3)
+            decision = w.locator(".asap-decision")
+            expect(decision).to_contain_text("→ failed: ValueError: diverged: loss is nan")
+            expect(decision).to_contain_text("fallback: LLMError")
+            expect(decision.locator(".asap-who")).to_have_text("fallback")
+            w.screenshot(path=str(ARTIFACTS / "widget_faults.png"))
+            w.locator('button[title="previous round"]').click()  # round 4 succeeded
+            expect(decision).to_contain_text("→ value")
+            expect(decision).not_to_contain_text("failed")
+        finally:
+            nb.close()

@@ -105,6 +105,8 @@ def test_live_widget_is_throttled_and_fed_from_the_run_thread() -> None:
     assert w._flusher is not None
     w._flusher.join(5)
     assert not w._flusher.is_alive()  # the flusher ends with the run
+    w.view_round = 10  # browsing rounds after the end still updates the view
+    assert w.round_view["number"] == 10
 
 
 def test_browser_messages_call_the_handle() -> None:
@@ -159,8 +161,7 @@ def test_replay_a_journal(tmp_path) -> None:
     assert w.round_view["selection"]["rationale"]
     with pytest.raises(RuntimeError, match="replays a finished run"):
         w.command({"cmd": "pause"})
-    w.view_round = 2  # what the browser's ◀ button does
-    w.flush()
+    w.view_round = 2  # what the browser's ◀ button does: no flusher runs for a replay
     assert w.round_view["number"] == 2
     from asap_lab.journal import read_journal
 
@@ -208,3 +209,33 @@ def test_wheel_ships_the_assets_and_an_installed_copy_finds_them(tmp_path) -> No
     assert out[0].startswith(str(tmp_path / "site"))  # the installed copy, not the checkout
     assert out[1] == str(tmp_path / "site" / "asap_lab" / "notebook" / "_widgets")
     assert int(out[2]) > 1000
+
+
+def test_failures_and_llm_fallbacks_show_in_the_widget_state() -> None:
+    """A real run: an objective that fails every other call and an LLM server that is down
+    (nothing listens on the port): the widget counts both and shows each reason."""
+    import socket
+
+    with socket.socket() as s:  # a free port with nothing listening: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    calls = []
+
+    def flaky(c):
+        calls.append(c)
+        if len(calls) % 2 == 0:
+            raise ValueError("diverged: loss is nan")
+        return bowl(c)
+
+    st = RunState()
+    run = al.optimize(flaky, SPACE, n_trials=6, tools=["tpe", "qmc"], seed=0,
+                      llm=f"openai:http://127.0.0.1:{port}/v1#m", callbacks=[st.apply])
+    snap = st.snapshot()
+    failed = [t for t in run.trials if not t.ok]
+    assert len(failed) == 3 and all(t.picked_by == "fallback" for t in run.trials)
+    assert snap["info"]["failed"] == 3 and snap["info"]["fallbacks"] == 6
+    assert [r["error"] is not None for r in snap["trials"]] == [not t.ok for t in run.trials]
+    assert all("diverged: loss is nan" in r["error"] for r in snap["trials"] if r["error"])
+    rv = snap["round_view"]  # the latest round (trial 5) failed and its pick was a fallback
+    assert rv["number"] == 5 and rv["result"]["ok"] is False and "diverged" in rv["result"]["error"]
+    assert rv["selection"]["who"] == "fallback" and "LLMError" in rv["selection"]["fallback_reason"]
