@@ -1,4 +1,5 @@
-"""Benchmark tasks: synthetic functions with known optima and real scikit-learn training runs.
+"""Benchmark tasks: synthetic functions with known optima, real scikit-learn training runs, and
+tabular benchmarks (recorded grids of real training runs; ``asap_lab.tasks.tabular``).
 
 >>> from asap_lab.tasks import get_task
 >>> task = get_task("branin")
@@ -16,6 +17,7 @@ from asap_lab.tasks._sklearn import (
     SVCClassification,
 )
 from asap_lab.tasks._synthetic import Ackley, Branin, Hartmann6, Mixed, Rosenbrock
+from asap_lab.tasks.tabular import TabularTask, load_table
 
 __all__ = [
     "Ackley",
@@ -29,7 +31,9 @@ __all__ = [
     "Rosenbrock",
     "SVCClassification",
     "SklearnTask",
+    "TabularTask",
     "Task",
     "get_task",
     "list_tasks",
+    "load_table",
 ]
