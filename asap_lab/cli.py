@@ -118,6 +118,42 @@ def _tools(_: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import dataclasses
+    import shlex
+
+    from asap_lab.bench import PRESETS, rerender, run_bench
+
+    if args.report_only:
+        rerender(args.report_only)
+        print(f"report: {args.report_only}/report.md (re-rendered from results.json)")
+        return 0
+    name = "full" if args.full else "quick" if args.quick else args.preset
+    preset = PRESETS[name]
+    changes: dict[str, Any] = {}
+    if args.seeds is not None:
+        changes.update(a_seeds=args.seeds, d_seeds=args.seeds)
+    if args.llm_seeds is not None:
+        changes["b_seeds"] = args.llm_seeds
+    if args.llm is not None:
+        changes["llm"] = None if args.llm in ("none", "") else args.llm
+    preset = dataclasses.replace(preset, **changes)
+    out = args.out or f"bench_results/{name}"
+    command = "asap " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    print(f"asap bench: preset {name} -> {out}/ (LLM: {preset.llm or 'none'})", flush=True)
+    res = run_bench(preset, out, command=command, jobs=args.jobs, progress=not args.no_progress)
+    an = res["analysis"]
+    for key, label in (("a", "pool beats single tools"), ("b", "co-design cuts wall-clock"),
+                       ("c", "prefix stability raises KV reuse"), ("d", "adaptive tau beats fixed tau")):
+        c = an[key]
+        v = c["main"]["verdict"] if key == "b" and c.get("measured") else c.get("verdict")
+        print(f"({key}) {label:<34} {v if c.get('measured') else 'not measured'}")
+    if an["errors"]:
+        print(f"{len(an['errors'])} run(s) failed; see {out}/report.md", file=sys.stderr)
+    print(f"report: {out}/report.md ({res['meta']['elapsed_s']:.0f} s)")
+    return 1 if an["errors"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asap",
@@ -137,6 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--journal", default=None, help="JSON-lines journal to write / resume from")
     d.add_argument("--quiet", action="store_true", help="no per-trial progress lines")
     d.set_defaults(func=_demo)
+    b = sub.add_parser("bench", help="offline benchmark of the paper's claims: report, plots, raw results")
+    g = b.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="the quick preset (default; about 10 min on 2 cores)")
+    g.add_argument("--full", action="store_true", help="the full preset (hours)")
+    g.add_argument("--preset", default="quick", choices=["smoke", "quick", "full"], help="preset by name")
+    b.add_argument("--out", default=None, help="output folder (default bench_results/<preset>)")
+    b.add_argument("--seeds", type=int, default=None, help="seeds for the runs without an LLM")
+    b.add_argument("--llm-seeds", type=int, default=None, help="seeds for the LLM runs")
+    b.add_argument("--llm", default=None,
+                   help="embedded (preset default), none, vllm:<model> or openai:<url>#<model>")
+    b.add_argument("--jobs", type=int, default=2, help="worker processes for the runs without an LLM")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--report-only", metavar="DIR", default=None,
+                   help="re-render report.md and the plots of DIR from its results.json (runs nothing)")
+    b.set_defaults(func=_bench)
     sub.add_parser("tasks", help="list the built-in tasks").set_defaults(func=_tasks)
     sub.add_parser("tools", help="list the optimizer tools").set_defaults(func=_tools)
     return p
@@ -145,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
