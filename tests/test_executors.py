@@ -187,7 +187,7 @@ def test_pause_holds_new_starts_and_overrides_apply_once() -> None:
         gate.wait(30)
         return slow_bowl(c)
 
-    h = al.start(gated, SPACE, n_trials=8, tools=TOOLS, seed=0, n_workers=2)
+    h = al.start(gated, SPACE, n_trials=14, tools=TOOLS, seed=0, n_workers=2)
     h.override("qmc")
     h.override({"x": 1.0, "k": 2})
     gate.set()
@@ -195,11 +195,11 @@ def test_pause_holds_new_starts_and_overrides_apply_once() -> None:
     h.pause()
     _wait_for(lambda: any(e.kind == "paused" for e in h.events))
     n = len(h.trials)
-    assert n < 8 and len([e for e in h.events if e.kind == "selection"]) == n  # in-flight ones landed
+    assert n < 14 and len([e for e in h.events if e.kind == "selection"]) == n  # in-flight ones landed
     h.resume()
     run = h.result(timeout=60)
     applied = [e for e in h.events if e.kind == "override_applied"]
-    assert len(applied) == 2 and len(run.trials) == 8
+    assert len(applied) == 2 and len(run.trials) == 14
     human = [t for t in run.trials if t.picked_by == "human"]
     assert [t.params for t in human if t.tool == "human"] == [{"x": 1.0, "k": 2}]
     assert [t.tool for t in human if t.tool != "human"] == ["qmc"]
