@@ -190,7 +190,9 @@ def test_a_hanging_objective_times_out_and_the_run_goes_on(executor) -> None:
     hung = [t for t in run.trials if t.params["k"] == 3]
     assert all(t.state is TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
     assert all(t.ok for t in run.trials if t.params["k"] != 3)
-    assert all(t.timings["eval_s"] < 3.0 for t in run.trials)
+    # the hung evaluation sleeps 30 s: well under that proves the timeout cut it (loose bound: the
+    # machine may be loaded, and a killed process worker is replaced before the next trial)
+    assert all(t.timings["eval_s"] < 15.0 for t in run.trials)
 
 
 def _hangs_on_k3(c):

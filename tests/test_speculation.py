@@ -152,7 +152,7 @@ def test_override_invalidates_a_pending_speculation() -> None:
         if started.is_set() and not release.is_set():
             blocked.set()
             release.wait(10)
-        time.sleep(0.05)
+        time.sleep(0.4)  # longer than a decision even on a loaded machine: not the cheap regime
         return TASK(c)
 
     h = al.start(
