@@ -324,6 +324,7 @@ def optimize(
         "run_start",
         n_trials=n_trials,
         resumed=len(history),
+        history=list(history),  # the resumed trials (observers such as OptunaMirror add them first)
         tools=[t.name for t in pool],
         direction=direction,
         space=sp.to_dict(),

@@ -171,12 +171,14 @@ def test_mirror_resumes_without_duplicates(tmp_path) -> None:
     study = optuna.load_study(study_name="resumed", storage=url)
     assert [t.user_attrs["asap_number"] for t in study.trials] == list(range(7))
     assert [t.params for t in study.trials] == [t.params for t in r2.trials]
-    # a mirror attached only to the resumed session fills in the earlier trials at run_end
+    # a mirror attached only to the resumed session adds the earlier trials first (run_start
+    # carries them), so Optuna numbers still equal asap numbers
     m3 = OptunaMirror(url, "late")
     r3 = al.optimize(objective, SPACE, n_trials=8, tools=["random"], seed=1, journal=jr, callbacks=[m3])
     late = optuna.load_study(study_name="late", storage=url)
-    assert sorted(t.user_attrs["asap_number"] for t in late.trials) == list(range(8)) == [
-        t.number for t in r3.trials]
+    numbers = [t.user_attrs["asap_number"] for t in late.trials]
+    assert numbers == list(range(8)) == [t.number for t in r3.trials]
+    assert [t.number for t in late.trials] == list(range(8)) and m3.n_added == 8
 
 
 def test_mirror_of_a_speculative_simulated_run(tmp_path) -> None:

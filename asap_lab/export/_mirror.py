@@ -27,9 +27,9 @@ class OptunaMirror:
     """Adds each finished trial to an Optuna study while the run goes on.
 
     ``optimize(..., callbacks=[OptunaMirror("sqlite:///runs.db", "my-study")])``. On ``run_start``
-    the study is created with the run's direction, or loaded when it exists (a resumed run: trials
-    already there, by ``asap_number``, are not added again); each ``trial`` event adds that trial;
-    ``run_end`` adds any trial still missing (e.g. resumed trials that were never mirrored) and
+    the study is created with the run's direction, or loaded when it exists, and a resumed run's
+    earlier trials are added first (trials already there, by ``asap_number``, are not added
+    again); each ``trial`` event adds that trial; ``run_end`` adds any trial still missing and
     stores the run's stats. The trials are exactly those :func:`to_optuna` writes.
 
     It never breaks the run: the first exception (storage unreachable, disk full, a study that
@@ -90,6 +90,8 @@ class OptunaMirror:
         for key in ("asap_version", "asap_direction", "asap_space", "asap_tools"):
             study.set_user_attr(key, attrs[key])
         self.study = study
+        # a resumed run: its earlier trials first, in order (those already mirrored are skipped)
+        self.n_added += add_trials(study, list(data.get("history", [])), self._dists, self._done)
 
     def _end(self, run: Any) -> None:
         assert self.study is not None
