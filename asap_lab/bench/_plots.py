@@ -49,15 +49,15 @@ def regret_vs_trials(records: list[dict[str, Any]], out: Path) -> list[str]:
         for i, x in enumerate(r["regrets"]):
             if x is not None:
                 acc[(r["task"], r["method"], i + 1)].append(x / sc[r["task"]])
-    rows = [{"task": t, "method": m, "trial": i, "regret": max(float(np.mean(v)), 1e-6)}
+    rows = [{"task": t, "method": m, "trial": i, "regret": max(float(np.mean(v)), 1e-4)}
             for (t, m, i), v in acc.items()]
     chart = alt.Chart(alt.Data(values=rows)).mark_line().encode(
         x=alt.X("trial:Q", title="trial"),
-        y=alt.Y("regret:Q", scale=alt.Scale(type="log"), title="mean normalised regret (log)"),
+        y=alt.Y("regret:Q", scale=alt.Scale(type="log"), title="mean normalised regret (log, floor 1e-4)"),
         color=alt.Color("method:N"),
         strokeDash=alt.condition(alt.datum.method == "pool-ei", alt.value([1, 0]), alt.value([4, 2])),
-    ).properties(width=220, height=160).facet(facet=alt.Facet("task:N"), columns=3).properties(
-        title="(a) simple regret vs trials (mean over seeds)")
+    ).properties(width=220, height=160).facet(facet=alt.Facet("task:N"), columns=3).resolve_scale(
+        y="independent").properties(title="(a) simple regret vs trials (mean over seeds)")
     return _save(chart, out, "regret_vs_trials")
 
 
@@ -79,8 +79,8 @@ def regret_vs_wall(records: list[dict[str, Any]], out: Path) -> list[str]:
         x=alt.X("wall:Q", title="wall-clock (s, simulated evaluations)"),
         y=alt.Y("regret:Q", scale=alt.Scale(type="log"), title="normalised regret (log, floor 1e-4)"),
         color="method:N", detail="run:N",
-    ).properties(width=300, height=180).facet(facet=alt.Facet("panel:N"), columns=2).properties(
-        title="simple regret vs wall-clock, one line per run")
+    ).properties(width=300, height=180).facet(facet=alt.Facet("panel:N"), columns=2).resolve_scale(
+        x="independent", y="independent").properties(title="simple regret vs wall-clock, one line per run")
     return _save(chart, out, "regret_vs_wall")
 
 
