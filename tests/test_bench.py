@@ -215,6 +215,23 @@ def test_run_one_record() -> None:
     assert "error" in bad
 
 
+def test_plan_of_a_preset() -> None:
+    import dataclasses
+
+    from asap_lab.bench import PRESETS, plan
+
+    p = PRESETS["smoke"]
+    specs = plan(p)
+    n_a = len(p.a_tasks) * p.a_seeds * (len(p.pool) + 2)  # each tool alone, random, the pool
+    n_b = len(p.b_tasks) * p.b_seeds * 2  # pool-ei and ei-spec: no LLM in smoke
+    n_d = len(p.d_tasks) * p.d_seeds * (1 + len(p.fixed_taus))
+    assert len(specs) == n_a + n_b + n_d
+    assert {s.method for s in specs if s.group == "d"} == {"tau-tuned", "tau-fixed@0.1"}
+    with_llm = plan(dataclasses.replace(p, llm="embedded"))
+    llm_runs = [s for s in with_llm if s.method in ("llm-serial", "asap-nospec", "asap-full")]
+    assert len(llm_runs) == len(p.b_tasks) * p.b_seeds * 3 and all(s.llm == "embedded" for s in llm_runs)
+
+
 # end to end -------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_asap_bench_smoke_end_to_end(tmp_path: Path) -> None:

@@ -100,6 +100,8 @@ def claim_a(records: Sequence[Rec]) -> dict[str, Any]:
             if math.isfinite(c["lo"]) and c["lo"] > 0:
                 losses.append({"task": task[0], "vs": m[0], **c})
     out["per_task"] = per_task
+    tab = [r for r in recs if r.get("selection")]
+    out["selection"] = {m: v["selection"] for m, v in method_summary(tab).items()}
     out["pool_significantly_worse"] = losses
     return out
 
@@ -154,6 +156,10 @@ def claim_b(records: Sequence[Rec]) -> dict[str, Any]:
     methods = {r["method"] for r in recs}
     out: dict[str, Any] = {"summary": method_summary(recs), "tasks": sorted({r["task"] for r in recs}),
                            "seeds": sorted({r["seed"] for r in recs})}
+    if "llm-serial" in methods:
+        out["speedup_vs_serial"] = {
+            m: _ci(_paired(recs, "llm-serial", m, lambda b, n: b["wall_s"] / n["wall_s"]))
+            for m in sorted(methods - {"llm-serial"})}
     if {"llm-serial", "asap-full"} <= methods:
         out.update(measured=True, main=_speed_and_regret(recs, "llm-serial", "asap-full"),
                    prompt_only=_speed_and_regret(recs, "llm-serial", "asap-nospec"),

@@ -77,6 +77,12 @@ def claim_a_section(a: dict[str, Any]) -> list[str]:
     else:
         out.append("No task where the pool's final regret was significantly worse than a single method "
                    "(paired t-intervals).")
+    sel = [f"{m} {f(v['accuracy'])} (chance {f(v['chance'])}, {v['rounds']} rounds)"
+           for m, v in a.get("selection", {}).items() if v["rounds"] and m == "pool-ei"]
+    if sel:
+        out += ["", "Selection accuracy of the EI selector on the tabular tasks (its pick had the best true "
+                "value among the round's valid proposals; rounds 5 on, after the round-robin warm-up): "
+                + "; ".join(sel) + "."]
     out += ["", "Mean final normalised regret per task (tabular: regret / (worst − best) of the grid; "
             "synthetic: raw regret):", ""]
     methods = sorted({m for t in a["per_task"].values() for m in t})
@@ -105,6 +111,9 @@ def claim_b_section(b: dict[str, Any], meta: dict[str, Any]) -> list[str]:
                 "decides at chance level, see *Limits*)."]
     else:
         out += ["No LLM runs in this preset (`--llm none`): (b) **not measured** with an LLM."]
+    if b.get("speedup_vs_serial"):
+        out += ["", "Speed-up vs the serial LLM loop, wall(llm-serial) / wall(method), paired by seed: "
+                + "; ".join(f"{m} {ci(c)}" for m, c in b["speedup_vs_serial"].items()) + "."]
     if "ei_spec" in b:
         out += ["", "Without an LLM (EI selector; decisions of ~0.1–2 s):"]
         out += _comparison(b["ei_spec"], "speculation with the EI selector")
@@ -175,7 +184,7 @@ def loses_section(an: dict[str, Any]) -> list[str]:
            f"{v['selection']['rounds']} rounds)" for m, v in s.items() if v["selection"]["rounds"]]
     if sel:
         out.append("- **Selection accuracy** (the pick had the best true value among the round's valid "
-                   "proposals; the EI selector's first 4 rounds are round-robin): " + "; ".join(sel) + ".")
+                   "proposals, rounds 5 on for every method): " + "; ".join(sel) + ".")
     for w in an["a"].get("pool_significantly_worse", []):
         out.append(f"- The pool's final regret on {w['task']} was significantly worse than {w['vs']} "
                    f"(+{f(w['mean'])} normalised).")

@@ -43,9 +43,14 @@ def eval_scale(task: Any, eval_median_s: float | None) -> float:
     return float(eval_median_s / np.median(task.table.fit_s))
 
 
+WARMUP = 4  # the EI selector's round-robin rounds: left out of selection accuracy for every method
+
+
 def _selection_rounds(task: Any, trials: list[Any]) -> list[tuple[float, list[float]]]:
     rounds = []
     for t in trials:
+        if t.number < WARMUP:
+            continue
         valid = [p for p in t.proposals if p.error is None]
         if t.picked_by == "human" or not any(p.tool == t.tool for p in valid):
             continue  # no proposal of this round was picked (random fallback)
