@@ -116,6 +116,30 @@ def test_claim_b_verdict_follows_the_measurements() -> None:
     assert analyze(fast)["c"] == {"measured": False}
 
 
+def _a_recs(regret: dict[str, list[float]]) -> list[dict]:
+    out = []
+    for method, values in regret.items():
+        for i, v in enumerate(values):
+            out.append(_rec(method, i % 3, 1.0, v, group="a", task=f"t{i // 3}", clock="sim"))
+    return out
+
+
+def test_claim_a_ranks_the_pool_against_the_best_single_tool() -> None:
+    from asap_lab.bench._analysis import claim_a
+
+    pool_best = _a_recs({"pool-ei": [0.0] * 6, "tool:x": [0.5] * 6, "tool:y": [0.2] * 6, "random": [1.0] * 6})
+    a = claim_a(pool_best)
+    assert a["mean_rank"] == {"pool-ei": 1.0, "tool:y": 2.0, "tool:x": 3.0, "random": 4.0}
+    assert a["best_tool"] == "tool:y" and a["rank_diff"]["mean"] == -1.0 and a["verdict"] == "supported"
+    tool_best = _a_recs({"pool-ei": [0.3] * 6, "tool:x": [0.1] * 6, "tool:y": [0.5] * 6})
+    a = claim_a(tool_best)
+    assert a["best_tool"] == "tool:x" and a["verdict"] == "not supported"
+    assert {w["vs"] for w in a["pool_significantly_worse"]} == {"tool:x"}
+    # the pool wins half the blocks and loses the other half: no verdict either way
+    mixed = _a_recs({"pool-ei": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], "tool:x": [0.5] * 6})
+    assert claim_a(mixed)["verdict"].startswith("inconclusive")
+
+
 # tabular benchmark ------------------------------------------------------------------------------
 def test_tabular_tasks_are_registered() -> None:
     for name in GRIDS:

@@ -141,7 +141,7 @@ def _write(outdir: Path, records: list[dict[str, Any]], meta: dict[str, Any],
     (outdir / "report.md").write_text(render(analysis, meta))
     (outdir / "results.json").write_text(json.dumps(
         _clean({"meta": meta, "preset": preset, "records": records, "analysis": analysis}),
-        indent=1, default=str))
+        separators=(",", ":"), default=str))
     return analysis
 
 

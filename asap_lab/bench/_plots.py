@@ -32,7 +32,7 @@ def _save(chart: Any, out: Path, stem: str) -> list[str]:
     names = []
     for ext in ("svg", "png"):
         path = out / f"{stem}.{ext}"
-        chart.save(str(path), **({"scale_factor": 1.5} if ext == "png" else {}))
+        chart.save(str(path), **({"scale_factor": 1.0} if ext == "png" else {}))
         names.append(path.name)
     return names
 

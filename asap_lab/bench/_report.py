@@ -62,7 +62,8 @@ def claim_a_section(a: dict[str, Any]) -> list[str]:
     out += [f"Tasks {', '.join(a['tasks'])}; seeds {a['seeds']}; {a['n_blocks']} (task, seed) blocks. "
             "Each block ranks the methods by final regret (1 = best, ties share the mean rank). The pool "
             "is compared with the single tool that has the best mean rank (chosen after the fact, the "
-            "hardest comparison).", "",
+            "hardest comparison). Here the pool is integrated by the transparent EI selector (cheap enough "
+            "for many runs); the LLM-integrated pool is measured in (b).", "",
             "| method | mean rank [95% bootstrap CI] |", "|---|---|"]
     for m, r in sorted(a["rank_ci"].items(), key=lambda kv: kv[1]["mean"]):
         out.append(f"| {m} | {ci(r)} |")
