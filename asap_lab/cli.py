@@ -128,6 +128,12 @@ def _bench(args: argparse.Namespace) -> int:
         rerender(args.report_only)
         print(f"report: {args.report_only}/report.md (re-rendered from results.json)")
         return 0
+    from asap_lab.errors import ConfigError
+
+    for opt in ("seeds", "llm_seeds", "jobs"):
+        v = getattr(args, opt)
+        if v is not None and v < 1:
+            raise ConfigError(f"--{opt.replace('_', '-')} must be at least 1, got {v}")
     name = "full" if args.full else "quick" if args.quick else args.preset
     preset = PRESETS[name]
     changes: dict[str, Any] = {}
@@ -138,6 +144,10 @@ def _bench(args: argparse.Namespace) -> int:
     if args.llm is not None:
         changes["llm"] = None if args.llm in ("none", "") else args.llm
     preset = dataclasses.replace(preset, **changes)
+    if preset.llm is not None:
+        from asap_lab.llm import make_llm
+
+        make_llm(preset.llm)  # a bad spec fails here, before any run (nothing loads yet)
     out = args.out or f"bench_results/{name}"
     command = "asap " + " ".join(shlex.quote(a) for a in (args.argv or []))
     print(f"asap bench: preset {name} -> {out}/ (LLM: {preset.llm or 'none'})", flush=True)
