@@ -153,6 +153,26 @@ def test_data_files_are_small() -> None:
     assert sum(sizes.values()) < 1_000_000
 
 
+def test_wheel_ships_the_data_files() -> None:
+    import tomllib
+
+    import asap_lab.tasks.tabular as tab
+
+    cfg = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    patterns = cfg["tool"]["setuptools"]["package-data"]["asap_lab.tasks.tabular"]
+    shipped = {p.name for pat in patterns for p in Path(tab.__file__).parent.glob(pat)}
+    assert shipped == {f"{name}.csv.gz" for name in GRIDS}
+
+
+def test_importing_asap_lab_does_not_import_altair() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, asap_lab, asap_lab.tasks, asap_lab.bench; print('altair' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("name", sorted(GRIDS))
 def test_every_configuration_of_the_space_is_one_row(name: str) -> None:
     task = get_task(name)
