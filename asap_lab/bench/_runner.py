@@ -123,8 +123,17 @@ def run_one(spec: RunSpec, progress: Any = None) -> dict[str, Any]:
     return rec
 
 
-def _worker_init() -> None:
+_LIMITS: Any = None
+
+
+def _one_thread() -> None:
+    """BLAS/OpenMP pools limited to one thread in this process (the runs must not compete with the
+    LLM or with each other for the 2 cores; the embedded LLM runs on 1 thread too)."""
+    global _LIMITS
+    from threadpoolctl import threadpool_limits
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _LIMITS = threadpool_limits(limits=1)
 
 
 class _TrialTick:
@@ -150,11 +159,18 @@ def run_all(specs: list[RunSpec], *, jobs: int = 2, show_progress: bool = True) 
             bar = tqdm(total=len(specs), file=sys.stderr, unit="run", dynamic_ncols=True)
         except ImportError:  # the bench extra is not installed: no bar
             bar = None
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # restored on return (the tests call this in-process)
+        return _run(specs, jobs, bar)
+
+
+def _run(specs: list[RunSpec], jobs: int, bar: Any) -> list[dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     cheap = [i for i, s in enumerate(specs) if not get_method(s.method).uses_llm]
     llm = [i for i, s in enumerate(specs) if get_method(s.method).uses_llm]
     if jobs > 1 and len(cheap) > 1:
-        with cf.ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init) as ex:
+        with cf.ProcessPoolExecutor(max_workers=jobs, initializer=_one_thread) as ex:
             futs = {ex.submit(run_one, specs[i]): i for i in cheap}
             for f in cf.as_completed(futs):
                 out[futs[f]] = f.result()
