@@ -140,6 +140,20 @@ def test_claim_a_ranks_the_pool_against_the_best_single_tool() -> None:
     assert claim_a(mixed)["verdict"].startswith("inconclusive")
 
 
+def test_fill_regrets_uses_the_best_any_run_found() -> None:
+    from asap_lab.bench._analysis import fill_regrets
+
+    recs = [{"group": "a", "task": "real", "method": m, "seed": 0, "optimum": None, "losses": ls,
+             "regrets": [None] * len(ls), "final_regret": None} for m, ls in (("x", [3.0, 2.0]),
+                                                                               ("y", [None, 4.0, 1.0]))]
+    known = {"group": "a", "task": "syn", "method": "x", "seed": 0, "optimum": 0.0, "losses": [5.0],
+             "regrets": [5.0], "final_regret": 5.0}
+    x, y, k = fill_regrets([*recs, known])
+    assert x["regrets"] == [2.0, 1.0] and x["final_regret"] == 1.0
+    assert y["regrets"] == [None, 3.0, 0.0] and y["final_regret"] == 0.0 and y["optimum"] == 1.0
+    assert k is known  # a known optimum is left alone
+
+
 # tabular benchmark ------------------------------------------------------------------------------
 def test_tabular_tasks_are_registered() -> None:
     for name in GRIDS:

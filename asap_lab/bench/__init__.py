@@ -51,10 +51,11 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "smoke": Preset("smoke", ("tab-hgb-wine", "branin"), 2, 8, ("tpe", "cmaes", "qmc"),
                     ("tab-hgb-wine",), 2, 6, ("tab-hgb-wine",), 2, 10, llm=None),
-    "quick": Preset("quick", (*TABULAR, "branin", "hartmann6", "mixed"), 3, 20,
+    "quick": Preset("quick", (*TABULAR, "branin", "hartmann6", "mixed", "ridge-diabetes"), 3, 20,
                     ("tpe", "cmaes", "qmc", "skopt-et"),
                     ("tab-mlp-breast_cancer",), 2, 10, ("tab-hgb-wine", "tab-mlp-breast_cancer"), 3, 25),
-    "full": Preset("full", (*TABULAR, "branin", "hartmann6", "rosenbrock", "ackley", "mixed"), 5, 40, None,
+    "full": Preset("full", (*TABULAR, "branin", "hartmann6", "rosenbrock", "ackley", "mixed",
+                           "ridge-diabetes"), 5, 40, None,
                    ("tab-mlp-breast_cancer", "tab-rf-breast_cancer"), 3, 20, TABULAR, 5, 60,
                    fixed_taus=(0.1, 0.5)),
 }
@@ -131,11 +132,11 @@ def run_bench(preset: Preset, out: str | os.PathLike[str], *, command: str = "",
 
 def _write(outdir: Path, records: list[dict[str, Any]], meta: dict[str, Any],
            preset: dict[str, Any]) -> dict[str, Any]:
-    from asap_lab.bench._analysis import analyze
+    from asap_lab.bench._analysis import analyze, fill_regrets
     from asap_lab.bench._plots import make_plots
     from asap_lab.bench._report import render
 
-    records = _clean(records)
+    records = fill_regrets(_clean(records))
     analysis = analyze(records)
     meta["plots"] = make_plots(records, analysis, outdir)
     (outdir / "report.md").write_text(render(analysis, meta))

@@ -19,6 +19,7 @@ from asap_lab.bench._metrics import (
     mean_ranks,
     ranks,
     regret_at_time,
+    regret_curve,
     t_interval,
 )
 
@@ -214,6 +215,28 @@ def where_asap_loses(records: Sequence[Rec]) -> dict[str, Any]:
     ratio = _paired(recs, "random", "pool-ei", lambda b, n: n["wall_s"] / max(b["wall_s"], 1e-9))
     out["wall_ratio_pool_over_random"] = _ci(ratio)
     out["tasks"] = sorted({r["task"] for r in recs})
+    return out
+
+
+def fill_regrets(records: Sequence[Rec]) -> list[Rec]:
+    """Regret for tasks without a known optimum (real training tasks): against the best loss any
+    run of the bench found on that task (``optimum_source`` says so)."""
+    best: dict[str, float] = {}
+    for r in ok(records):
+        if r.get("optimum") is None:
+            xs = [x for x in r.get("losses") or [] if x is not None]
+            if xs:
+                best[r["task"]] = min(best.get(r["task"], math.inf), min(xs))
+    out = []
+    for r in records:
+        if "error" in r or r.get("optimum") is not None or r["task"] not in best:
+            out.append(r)
+            continue
+        regs = regret_curve(r["losses"], best[r["task"]])
+        fin = [x for x in regs if math.isfinite(x)]
+        out.append({**r, "optimum": best[r["task"]], "optimum_source": "best found by any run",
+                    "regrets": [x if math.isfinite(x) else None for x in regs],
+                    "final_regret": regs[-1] if fin and math.isfinite(regs[-1]) else None})
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from asap_lab.bench._methods import get_method, optimize_kwargs
-from asap_lab.bench._metrics import regret_curve, selection_accuracy
+from asap_lab.bench._metrics import INF, regret_curve, selection_accuracy
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,16 @@ def run_one(spec: RunSpec, progress: Any = None) -> dict[str, Any]:
         return rec
     s = run.stats
     losses = [loss_of(t, run.direction) for t in run.trials]
-    regrets = regret_curve(losses, float(task.optimum))
+    known = task.optimum is not None  # else: regret against the best any run found (see analysis)
+    regrets = regret_curve(losses, float(task.optimum)) if known else [INF] * len(losses)
     ends = [t.end - (t0_wall if clock == "real" else 0.0) for t in run.trials]
     norm = (task.worst - task.optimum) if tabular else 1.0
     tm = [t.timings for t in run.trials]
     decide = [x.get("ask_s", 0.0) + x.get("select_s", 0.0) + x.get("tell_s", 0.0) for x in tm]
     llm_lat = [float(t.decision["llm_s"]) for t in run.trials if "llm_s" in t.decision]
     rec.update(
-        clock=clock, eval_scale=scale, optimum=float(task.optimum), regret_norm=norm,
+        clock=clock, eval_scale=scale, optimum=float(task.optimum) if known else None, regret_norm=norm,
+        losses=[x if x is not None and math.isfinite(x) else None for x in losses],
         regrets=[r if math.isfinite(r) else None for r in regrets], times=ends,
         final_regret=regrets[-1] if regrets and math.isfinite(regrets[-1]) else None,
         wall_s=s["wall_s"], eval_s=s["eval_s"], R=s["overhead_ratio"], decide_s=sum(decide),
