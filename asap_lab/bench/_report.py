@@ -203,7 +203,8 @@ def render(an: dict[str, Any], meta: dict[str, Any]) -> str:
              f"Started {meta['started']} UTC; took {meta['elapsed_s']:.0f} s on {meta['cpus']} CPU(s) "
              f"({meta['jobs']} worker process(es) for the runs without an LLM); load average (1, 5, 15 min) "
              f"at start {meta['load_start']}, at end {meta['load_end']}.  ",
-             f"asap_lab {meta['version']}; LLM: `{meta['llm'] or 'none'}`; pool: {meta['pool_label']}.", "",
+             f"asap_lab {meta['version']}; LLM: `{meta['llm'] or 'none'}`; pool: {meta['pool_label']}.  ",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()) + ".", "",
              "| claim | verdict |", "|---|---|",
              f"| (a) a pool of tools beats any single tool | {verdicts['a']} |",
              f"| (b) co-design cuts wall-clock, regret preserved | {verdicts['b']} |",

@@ -108,6 +108,7 @@ def run_one(spec: RunSpec, progress: Any = None) -> dict[str, Any]:
         exposed_s=s["exposed_s"], llm_calls=s.get("llm_calls", 0), llm_fallbacks=s.get("llm_fallbacks", 0),
         llm_latency_mean=float(np.mean(llm_lat)) if llm_lat else None,
         llm_latency_first=llm_lat[0] if llm_lat else None,
+        llm_backend=s.get("llm_backend"),
         kv_hit_rate=s.get("kv_hit_rate"), kv_prompt_tokens=s.get("kv_prompt_tokens"),
         kv_cached_tokens=s.get("kv_cached_tokens"), accept_rate=s.get("accept_rate"),
         spec_accepted=s.get("spec_accepted"), spec_rejected=s.get("spec_rejected"),
