@@ -63,8 +63,10 @@ class Kernel:
 
 def test_sigkilled_kernel_running_asap_resumes_from_the_journal(tmp_path) -> None:
     journal, calls = tmp_path / "run.jsonl", tmp_path / "calls.jsonl"
+    # the EI selector: %%asap's default embedded LLM is tested elsewhere, and its cold first call
+    # (~15-40 s here) would leave few rounds to kill in
     body = f"CALLS, SLEEP_S = {str(calls)!r}, 0.2\n" + LOGGING_OBJECTIVE
-    cell = f"%%asap -n {N} --tools tpe,qmc,cmaes --seed 3 --journal {journal}\n{body}"
+    cell = f"%%asap -n {N} --tools tpe,qmc,cmaes --selector ei --seed 3 --journal {journal}\n{body}"
     home = tmp_path / "home"
     for sub in ("ipython", "cfg", "rt"):
         (home / sub).mkdir(parents=True)
