@@ -15,6 +15,7 @@ from asap_lab.events import EventBus, Listener
 from asap_lab.executors import RAY_HINT, BaseExecutor, make_executor
 from asap_lab.journal import Journal
 from asap_lab.scheduler import (
+    HybridClock,
     ParallelLoop,
     ProcessLane,
     RealClock,
@@ -59,6 +60,9 @@ def _check_spec_args(
         raise ConfigError(f"tau_target must be a rate in (0, 1), got {tau_target!r}")
     if simulate is not None and (not isinstance(simulate, dict) or "eval_s" not in simulate):
         raise ConfigError("simulate must be a dict with 'eval_s' (seconds or fn(config, number))")
+    if simulate is not None and simulate.get("decisions", "latency") not in ("latency", "measured"):
+        raise ConfigError("simulate['decisions'] must be 'latency' (charge the given latencies) or "
+                          f"'measured' (charge the real decision time), got {simulate['decisions']!r}")
     if spec_agreement not in ("ei", "tool"):
         raise ConfigError(f"spec_agreement must be 'ei' or 'tool', got {spec_agreement!r}")
     if trial_timeout_s is not None and (
@@ -99,7 +103,8 @@ def _clock_and_lane(
     n_workers: int = 1,
 ) -> tuple[Any, Any]:
     if simulate is not None:
-        clock = SimClock(simulate.get("latency"))
+        measured = simulate.get("decisions", "latency") == "measured"
+        clock = (HybridClock if measured else SimClock)(simulate.get("latency"))
         return clock, SimLane(clock, simulate["eval_s"], timeout_s, n_slots=n_workers)
     if isinstance(executor, BaseExecutor):
         if timeout_s is not None:
@@ -243,7 +248,8 @@ def optimize(
     ``"thread"`` or ``"process"``); the speculative pick is accepted when the relative error of
     the predicted outcome is <= ``tau``, which the Self-Tuner adapts towards a disagreement rate
     of ``tau_target`` unless ``freeze_tau``. ``simulate={"eval_s": seconds or fn(config, number),
-    "latency": {"ask": s, "select": s, "tell": s}}`` runs the same scheduler on a virtual clock.
+    "latency": {"ask": s, "select": s, "tell": s}}`` runs the same scheduler on a virtual clock;
+    with ``"decisions": "measured"`` decisions are charged their real time instead.
     ``trial_timeout_s`` fails an evaluation that runs longer (it then runs in a worker: a thread is
     abandoned, a process killed) and the run goes on. ``spec_agreement`` defines decision quality
     for the Self-Tuner: ``"ei"`` (the speculative pick is as good as the serial one under the

@@ -118,6 +118,14 @@ def _tools(_: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from asap_lab.export import to_optuna
+
+    study = to_optuna(args.journal, args.storage, args.study, overwrite=args.overwrite)
+    print(f"{len(study.trials)} trials in Optuna study {study.study_name!r} at {args.storage}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     import dataclasses
     import shlex
@@ -199,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--report-only", metavar="DIR", default=None,
                    help="re-render report.md and the plots of DIR from its results.json (runs nothing)")
     b.set_defaults(func=_bench)
+    e = sub.add_parser("export", help="write a journal's trials into an Optuna storage (optuna-dashboard)")
+    e.add_argument("journal", help="the asap journal (JSON lines) of a run")
+    e.add_argument("storage", help="an Optuna storage URL (sqlite:///runs.db) or a journal file (.log)")
+    e.add_argument("--study", default=None, help="study name (default: the journal's file name)")
+    e.add_argument("--overwrite", action="store_true",
+                   help="delete the study first (default: add only new trials)")
+    e.set_defaults(func=_export)
     sub.add_parser("tasks", help="list the built-in tasks").set_defaults(func=_tasks)
     sub.add_parser("tools", help="list the optimizer tools").set_defaults(func=_tools)
     return p

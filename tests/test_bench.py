@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from asap_lab.bench._analysis import analyze, claim_b
-from asap_lab.bench._clock import HybridClock, hybrid_clock
 from asap_lab.bench._metrics import (
     best_so_far,
     bootstrap_ci,
@@ -24,6 +23,7 @@ from asap_lab.bench._metrics import (
     selection_accuracy,
     t_interval,
 )
+from asap_lab.scheduler import HybridClock
 from asap_lab.tasks import get_task, list_tasks
 from asap_lab.tasks.tabular import TABULAR_TASKS, load_table
 from asap_lab.tasks.tabular._grid import GRIDS, evaluate_config
@@ -243,18 +243,21 @@ def test_hybrid_clock_charges_real_time_and_simulated_waits() -> None:
     assert clock.now() > t1  # the work block's real time is charged
 
 
-def test_hybrid_clock_is_used_by_optimize() -> None:
-    from asap_lab import optimize
+def test_measured_decisions_clock_in_optimize() -> None:
+    from asap_lab import ConfigError, optimize
 
     task = get_task("tab-hgb-wine")
-    before = HybridClock.created
-    with hybrid_clock():
-        run = optimize(task, task.space, n_trials=4, tools=["qmc"], seed=0,
-                       simulate={"eval_s": lambda c, n: 10.0 * task.eval_time(c)})
-    assert HybridClock.created == before + 1
+    run = optimize(task, task.space, n_trials=4, tools=["qmc"], seed=0,
+                   simulate={"eval_s": lambda c, n: 10.0 * task.eval_time(c), "decisions": "measured"})
     expected = sum(10.0 * task.eval_time(t.params) for t in run.trials)
     assert run.stats["eval_s"] == pytest.approx(expected, abs=0.05)  # + the lookups' real time
-    assert run.stats["wall_s"] >= run.stats["eval_s"]  # decisions add their real time
+    assert run.stats["wall_s"] > run.stats["eval_s"]  # decisions add their real time
+    # the plain simulated clock charges no decision time at all when no latency is given
+    plain = optimize(task, task.space, n_trials=4, tools=["qmc"], seed=0,
+                     simulate={"eval_s": lambda c, n: 10.0 * task.eval_time(c)})
+    assert plain.stats["wall_s"] == pytest.approx(plain.stats["eval_s"], abs=1e-9)
+    with pytest.raises(ConfigError, match=r"'latency'.*'measured'"):
+        optimize(task, task.space, n_trials=2, simulate={"eval_s": 1.0, "decisions": "real"})
 
 
 def test_run_one_record() -> None:

@@ -19,7 +19,7 @@ from optuna.trial import TrialState as OptunaState
 
 import asap_lab as al
 from asap_lab import ConfigError, Run
-from asap_lab.export import OptunaMirror, to_optuna
+from asap_lab.export import OptunaMirror, open_storage, to_optuna
 
 SPACE = {
     "x": al.Float(-3, 3),
@@ -124,6 +124,18 @@ def test_export_from_journal_equals_export_from_run(exported: dict[str, Any], tm
     assert from_journal.study_name == "run"
     _same_trials(from_run, from_journal)
     check_study(optuna.load_study(study_name="run", storage=url), run)
+
+
+def test_asap_export_command(exported: dict[str, Any], tmp_path, capsys) -> None:
+    from asap_lab.cli import main
+
+    run, log = exported["run"], str(tmp_path / "cli.log")
+    assert main(["export", str(run.journal), log, "--study", "cli"]) == 0
+    assert f"{N} trials in Optuna study 'cli'" in capsys.readouterr().out
+    check_study(optuna.load_study(study_name="cli", storage=open_storage(log)), run)
+    assert main(["export", str(run.journal), str(tmp_path / "runs.db")]) == 2  # not a URL: one line
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("asap: error: storage") and "sqlite:///" in err[0]
 
 
 def test_torn_journal_exports_the_good_part(exported: dict[str, Any], tmp_path) -> None:

@@ -51,9 +51,10 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "smoke": Preset("smoke", ("tab-hgb-wine", "branin"), 2, 8, ("tpe", "cmaes", "qmc"),
                     ("tab-hgb-wine",), 2, 6, ("tab-hgb-wine",), 2, 10, llm=None),
-    "quick": Preset("quick", (*TABULAR, "branin", "hartmann6", "mixed", "ridge-diabetes"), 3, 20,
+    # quick: sized for <= 10 min on 2 quiet cores (20/10/25 trials took 14 min: the LLM runs dominate)
+    "quick": Preset("quick", (*TABULAR, "branin", "hartmann6", "mixed", "ridge-diabetes"), 3, 16,
                     ("tpe", "cmaes", "qmc", "skopt-et"),
-                    ("tab-mlp-breast_cancer",), 2, 10, ("tab-hgb-wine", "tab-mlp-breast_cancer"), 3, 25),
+                    ("tab-mlp-breast_cancer",), 2, 6, ("tab-hgb-wine", "tab-mlp-breast_cancer"), 3, 20),
     "full": Preset("full", (*TABULAR, "branin", "hartmann6", "rosenbrock", "ackley", "mixed",
                            "ridge-diabetes"), 5, 40, None,
                    ("tab-mlp-breast_cancer", "tab-rf-breast_cancer"), 3, 20, TABULAR, 5, 60,

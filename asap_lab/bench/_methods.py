@@ -14,7 +14,8 @@
 =================  =====================================================================
 
 Clocks. Synthetic tasks run on the real clock (their evaluations are free). Tabular tasks run
-on :class:`~asap_lab.bench._clock.HybridClock`: decisions charged their measured cost,
+on :class:`~asap_lab.scheduler.HybridClock` (``simulate={..., "decisions": "measured"}``):
+decisions charged their measured cost,
 evaluations charged the recorded CV time x the task's ``eval_scale``. The ``tau-*`` methods use
 the library's plain simulated clock with a fixed decision latency (:data:`TAU_LATENCY`), so
 the many rounds claim (d) needs cost seconds, not hours.
@@ -99,6 +100,8 @@ def optimize_kwargs(method: Method, task: Task, *, seed: int, n_trials: int, poo
         sim: dict[str, Any] = {"eval_s": eval_s}
         if method.fixed_latency:
             sim["latency"] = dict(TAU_LATENCY)
+        else:  # the hybrid clock: decisions charged their real measured time
+            sim["decisions"] = "measured"
         kw["simulate"] = sim
         kw["clock"] = "sim" if method.fixed_latency else "hybrid"
     elif method.speculate or method.fixed_latency:

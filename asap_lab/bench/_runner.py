@@ -63,7 +63,6 @@ def run_one(spec: RunSpec, progress: Any = None) -> dict[str, Any]:
     import warnings
 
     from asap_lab import optimize
-    from asap_lab.bench._clock import hybrid_clock
     from asap_lab.tasks import get_task
     from asap_lab.tasks.tabular import TabularTask
     from asap_lab.trial import loss_of
@@ -82,11 +81,7 @@ def run_one(spec: RunSpec, progress: Any = None) -> dict[str, Any]:
         t0_wall = time.time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if clock == "hybrid":
-                with hybrid_clock():
-                    run = optimize(task, task.space, callbacks=cbs, **kw)
-            else:
-                run = optimize(task, task.space, callbacks=cbs, **kw)
+            run = optimize(task, task.space, callbacks=cbs, **kw)
     except Exception as e:
         rec.update(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=6))
         return rec

@@ -73,6 +73,33 @@ class ProcessLane(ProcessExecutor):
         super().__init__(1, timeout_s=timeout_s)
 
 
+
+class HybridClock(SimClock):
+    """Measured decisions, simulated evaluations (``simulate={..., "decisions": "measured"}``).
+
+    ``now()`` is the real time elapsed on the scheduler thread plus the simulated waits for
+    evaluations (waiting for a result jumps to ``max(now, end)``), plus ``latency[kind]`` per work
+    block if given (0 by default). So LLM calls, tool ask/tell and surrogate fits cost what they
+    really cost here, while each evaluation is charged its given duration: the setting where
+    evaluations run on other hardware (a GPU, another node) than the decisions.
+    """
+
+    def __init__(self, latency: dict[str, float] | None = None) -> None:
+        super().__init__(latency)
+        self._t0 = time.perf_counter()
+        self._extra = 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() - self._t0 + self._extra
+
+    def advance_to(self, t: float) -> None:
+        self._extra += max(t - self.now(), 0.0)
+
+    @contextmanager
+    def work(self, kind: str):
+        yield
+        self._extra += float(self.latency.get(kind, 0.0))
+
 class SimLane(BaseExecutor):
     """Evaluates at once and charges ``duration`` (seconds, or ``fn(config, number)``) on the
     simulated clock; ``n_slots`` evaluations may be in flight (the parallel loop)."""
