@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="offline benchmark of the paper's claims: report, plots, raw results")
     g = b.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true",
-                   help="the quick preset (default; ~14 min on 2 quiet cores, ~8.5 with --llm-seeds 1)")
+                   help="the quick preset (default; ~9 min on 2 cores)")
     g.add_argument("--full", action="store_true", help="the full preset (hours)")
     g.add_argument("--preset", default="quick", choices=["smoke", "quick", "full"], help="preset by name")
     b.add_argument("--out", default=None, help="output folder (default bench_results/<preset>)")
