@@ -17,14 +17,12 @@ from asap_lab.journal import Journal
 from asap_lab.scheduler import (
     HybridClock,
     ParallelLoop,
-    ProcessLane,
     RealClock,
     SelfTuner,
     SerialLoop,
     SimClock,
     SimLane,
     SpeculativeLoop,
-    ThreadLane,
 )
 from asap_lab.selectors import BaseSelector, LLMSelector, RoundRobinSelector, RunInfo, SurrogateEISelector
 from asap_lab.space import Space
@@ -110,8 +108,6 @@ def _clock_and_lane(
         if timeout_s is not None:
             executor.timeout_s = timeout_s
         return RealClock(), executor
-    if n_workers == 1 and executor in ("thread", "process"):
-        return RealClock(), (ThreadLane(timeout_s) if executor == "thread" else ProcessLane(timeout_s))
     return RealClock(), make_executor(executor, n_workers, timeout_s)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from asap_lab._objective import Objective, Outcome, evaluate
 from asap_lab.executors import BaseExecutor, Pending, ProcessExecutor, ThreadExecutor
 
-__all__ = ["Pending", "ProcessLane", "RealClock", "SimClock", "SimLane", "ThreadLane"]
+__all__ = ["HybridClock", "Pending", "ProcessLane", "RealClock", "SimClock", "SimLane", "ThreadLane"]
 
 Duration = float | Callable[[dict[str, Any], int], float]
 
@@ -73,7 +73,6 @@ class ProcessLane(ProcessExecutor):
         super().__init__(1, timeout_s=timeout_s)
 
 
-
 class HybridClock(SimClock):
     """Measured decisions, simulated evaluations (``simulate={..., "decisions": "measured"}``).
 
@@ -99,6 +98,7 @@ class HybridClock(SimClock):
     def work(self, kind: str):
         yield
         self._extra += float(self.latency.get(kind, 0.0))
+
 
 class SimLane(BaseExecutor):
     """Evaluates at once and charges ``duration`` (seconds, or ``fn(config, number)``) on the

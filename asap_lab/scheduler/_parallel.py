@@ -98,13 +98,7 @@ class ParallelLoop(SpeculativeLoop):
             return None
         tools = hist = model = None
         if fantasies:
-            def fork_and_tell() -> list[Any]:
-                forks = [t.fork() for t in self.tools]
-                for f in forks:
-                    f.tell_many(fantasies)
-                return forks
-
-            tools, s = self._timed("tell", fork_and_tell)
+            tools, s = self._timed("tell", self.told_forks, fantasies)
             fork_s += s
             hist, model = [*self.history, *fantasies], self._spec_model
         pending = {config_key(f.d.chosen.params): f.decided for f in flights}

@@ -29,6 +29,7 @@ from asap_lab.scheduler._serial import Decision, SerialLoop, config_key
 from asap_lab.scheduler._tuner import SelfTuner, relative_error
 from asap_lab.selectors import Selection, SurrogateEISelector
 from asap_lab.surrogate import SharedSurrogate
+from asap_lab.tools import BaseTool
 from asap_lab.trial import Proposal, Trial, TrialState
 
 
@@ -132,13 +133,7 @@ class SpeculativeLoop(SerialLoop):
             picked_by="fantasy",
         )
 
-        def fork_and_tell() -> list[Any]:
-            forks = [t.fork() for t in self.tools]
-            for f in forks:
-                f.tell(fantasy)
-            return forks
-
-        forks, fork_s = self._timed("tell", fork_and_tell)
+        forks, fork_s = self._timed("tell", self.told_forks, [fantasy])
         fhist = [*self.history, fantasy]
         pending = {config_key(chosen.params): number}
         proposals, ask_s = self._timed("ask", self.propose, forks, pending)
@@ -322,6 +317,13 @@ class SpeculativeLoop(SerialLoop):
             "select", self.decide, proposals, number, self.history, self._audit_model
         )
         return pick
+
+    def told_forks(self, fantasies: list[Trial]) -> list[BaseTool]:
+        """Forks of the tools told ``fantasies``; the real tools never see a fantasy."""
+        forks = [t.fork() for t in self.tools]
+        for f in forks:
+            f.tell_many(fantasies)
+        return forks
 
     def _agrees(self, spec: Proposal, serial: Proposal) -> bool:
         """Did the speculative pick keep decision quality? Yes when it is the same tool's
